@@ -101,7 +101,6 @@ class EntraTokenValidator:
         self._fetched_at: float | None = None      # monotonic time of the last successful refresh
         self._attempted_at: float | None = None    # monotonic time of the last refresh attempt
         self._last_error: str | None = None        # why the last attempt failed (None = it succeeded)
-        self._clock = time.monotonic
 
     # ---- public API ----
 
@@ -158,20 +157,18 @@ class EntraTokenValidator:
         return self._attempted_at is None or now - self._attempted_at >= self.min_refresh_interval_seconds
 
     async def _signing_key(self, kid: str) -> jwt.PyJWK:
-        now = self._clock()
+        now = time.monotonic()
         key = self._keys.get(kid)
         if key is not None and self._fresh(now):
             return key
         async with self._lock:
             # Another request may have refreshed while this one waited for the lock: look again.
-            now = self._clock()
+            now = time.monotonic()
             key = self._keys.get(kid)
             if key is not None and self._fresh(now):
                 return key
             if self._may_refresh(now):
                 await self._refresh(now)
-            elif key is None and self._last_error is None and self._fresh(now):
-                raise AuthError.invalid("token signing key is unknown")
             key = self._keys.get(kid)
             if key is not None:
                 return key               # fresh, or stale but kept because the refresh failed
@@ -190,7 +187,7 @@ class EntraTokenValidator:
                          " (keeping the previously fetched keys)" if self._keys else "")
             return
         self._keys = keys
-        self._fetched_at = self._clock()
+        self._fetched_at = time.monotonic()
         self._last_error = None
         logger.info("auth: fetched %d signing key(s) from the issuer's JWKS", len(keys))
 
