@@ -325,6 +325,8 @@ async def test_http_valid_and_bad_tokens(idp, validator):
         assert r.status_code == 200 and r.json() == {"sub": "user-sub-123", "name": "Test User"}
         r = await c.get("/api/v1/whoami", headers={"Authorization": f"bearer  {idp.token()}"})
         assert r.status_code == 200, "scheme is case-insensitive"
+        r = await c.get("/api/v1/whoami", headers={"Authorization": f"Bearer\t{idp.token()}"})
+        assert r.status_code == 200, "any whitespace separates scheme and token"
 
         r = await c.get("/api/v1/whoami")
         assert r.status_code == 401

@@ -301,10 +301,10 @@ async def require_user(request: Request) -> Principal:
     header = request.headers.get("authorization")
     if header is None or not header.strip():
         raise AuthError.missing("missing Authorization header (Bearer token required)")
-    scheme, _, token = header.strip().partition(" ")
+    scheme, *rest = header.split(None, 1)
     if scheme.lower() != "bearer":
         raise AuthError.missing("Authorization header must use the Bearer scheme")
-    return await validator.validate(token.strip())
+    return await validator.validate(rest[0].strip() if rest else "")
 
 
 CurrentUser = Annotated[Principal, Depends(require_user)]
