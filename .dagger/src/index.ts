@@ -1,0 +1,566 @@
+/**
+ * MyDocs delivery: build the two images, run the stack, test it on an ephemeral k3s cluster and
+ * deploy it to AKS — the same functions on a laptop and in GitHub Actions.
+ *
+ * This file only wires containers and services; every decision (tags, build args, secret keys,
+ * overlay edits, validation, reports, scripts) is a plain function in its own file beside it.
+ */
+import {
+  CacheSharingMode,
+  Container,
+  dag,
+  Directory,
+  File,
+  func,
+  object,
+  argument,
+  ReturnType,
+  Secret,
+  Service,
+} from "@dagger.io/dagger"
+
+import { backendBuildArgs, uiBuildArgs } from "./buildargs.js"
+import { deploymentsOf, ingressHosts } from "./manifests.js"
+import { kubeconfigWithTokenFile, currentCluster } from "./kubeconfig.js"
+import { Overlay, overlayPath, stampImages, type ImageStamp } from "./overlay.js"
+import { formatDeployReport, formatK3dReport, parseStepLog, reportPassed, type DeployedImage, type K3dRunReport } from "./report.js"
+import { deployScript, k3dBaseUrl, k3dTestScript } from "./scripts.js"
+import {
+  backendEnvEntries,
+  parseConfigKeys,
+  parseDotenv,
+  renderEnvFile,
+  secretKeyNames,
+  selectSecretEntries,
+  type ConfigKey,
+} from "./settings.js"
+import { acrLoginServer, acrRepository, IMAGE_NAMES, parsePublishedRef, parseTriggerEvent, publishTags } from "./tags.js"
+import {
+  validateAcrName,
+  validateAksClusterName,
+  validateImageTag,
+  validateMongoUrl,
+  validateResourceGroup,
+  validateTimeout,
+} from "./validate.js"
+import {
+  ACTIONLINT_VERSION,
+  ALPINE_IMAGE,
+  DEBIAN_IMAGE,
+  FERRETDB_VERSION,
+  GOLANG_IMAGE,
+  INGRESS_NGINX_MANIFEST,
+  K3D_DIND_IMAGE,
+  K3S_IMAGE,
+  KUBECTL_VERSION,
+  kubectlDownload,
+} from "./versions.js"
+
+export { Overlay } from "./overlay.js"
+
+/** ACR accepts an Entra access token (az acr login --expose-token) with this user name. */
+const ACR_TOKEN_USER = "00000000-0000-0000-0000-000000000000"
+const NAMESPACE = "mydocs"
+const SECRET_NAME = "mydocs-secrets"
+const K3D_TAG = "k3d-test"
+const K3D_HOST_PORT = 8081
+const KUBECTL_UID = "65532:65532"
+
+/** One step of a testOnK3d run. */
+@object()
+export class K3dStep {
+  /** step name, e.g. create-cluster */
+  @func() name: string
+  /** ok, failed or skipped */
+  @func() status: string
+  /** wall-clock seconds */
+  @func() seconds: number
+
+  constructor(name: string, status: string, seconds: number) {
+    this.name = name
+    this.status = status
+    this.seconds = seconds
+  }
+}
+
+/** The result of a passed testOnK3d run (a failed run fails the call with the diagnostics). */
+@object()
+export class K3dReport {
+  /** true: every step passed and the cluster was deleted */
+  @func() passed: boolean
+  /** the ephemeral cluster's name */
+  @func() cluster: string
+  /** the URL the e2e suite ran against (through ingress-nginx) */
+  @func() baseUrl: string
+  /** every step with its status and duration */
+  @func() steps: K3dStep[]
+  /** the report as text */
+  @func() summary: string
+  /** step logs and e2e artifacts (screenshots) */
+  @func() artifacts: Directory
+
+  constructor(r: K3dRunReport, artifacts: Directory) {
+    this.passed = reportPassed(r)
+    this.cluster = r.cluster
+    this.baseUrl = r.baseUrl
+    this.steps = r.steps.map((s) => new K3dStep(s.name, s.status, s.seconds))
+    this.summary = formatK3dReport(r)
+    this.artifacts = artifacts
+  }
+}
+
+@object()
+export class Mydocs {
+  /** The repository, filtered like .dockerignore (secrets, data, caches and .git never enter). */
+  source: Directory
+
+  constructor(
+    /** the MyDocs repository (default: the repository this module lives in) */
+    @argument({
+      defaultPath: "/",
+      ignore: [
+        ".git",
+        ".env",
+        "**/.env",
+        "data",
+        "config/*.local.yml",
+        "deploy/k8s/overlays/*/secret.yml",
+        "**/node_modules",
+        ".venv",
+        "**/__pycache__",
+        "**/*.pyc",
+        ".pytest_cache",
+        ".mypy_cache",
+        ".ruff_cache",
+        "**/dist",
+        "build",
+        "**/*.egg-info",
+        ".cache",
+        ".dagger/sdk",
+        "test-results",
+        "test/e2e/artifacts",
+      ],
+    })
+    source: Directory,
+  ) {
+    this.source = source
+  }
+
+  /**
+   * The backend image, built from Dockerfile.backend.
+   */
+  @func()
+  buildBackend(
+    /** base image override (PYTHON_IMAGE build arg), pinned by tag or digest; empty = the Dockerfile's default */
+    pythonImage = "",
+  ): Container {
+    return this.source.dockerBuild({
+      dockerfile: "Dockerfile.backend",
+      buildArgs: backendBuildArgs(pythonImage || undefined),
+    })
+  }
+
+  /**
+   * The UI image (nginx serving the SPA and proxying /api and /health to `backend:8000`), built from
+   * Dockerfile.ui with the SPA's build-time settings.
+   */
+  @func()
+  buildUi(
+    /** VITE_API_BASE_URL */
+    apiBaseUrl = "/api/v1",
+    /** VITE_ENTRA_CLIENT_ID: the Entra app's client ID; empty = sign-in off */
+    entraClientId = "",
+    /** VITE_ENTRA_AUTHORITY, e.g. https://login.microsoftonline.com/<tenant-id>; empty = sign-in off */
+    entraAuthority = "",
+    /** base image override (NODE_IMAGE build arg), pinned; empty = the Dockerfile's default */
+    nodeImage = "",
+    /** base image override (NGINX_IMAGE build arg), pinned; empty = the Dockerfile's default */
+    nginxImage = "",
+  ): Container {
+    return this.source.dockerBuild({
+      dockerfile: "Dockerfile.ui",
+      buildArgs: uiBuildArgs({
+        apiBaseUrl,
+        entraClientId,
+        entraAuthority,
+        nodeImage: nodeImage || undefined,
+        nginxImage: nginxImage || undefined,
+      }),
+    })
+  }
+
+  /**
+   * MyDocs as one service, like `docker compose --profile local up`: the backend bound under the
+   * alias `backend` (so deploy/nginx.conf works unchanged), the UI on port 80, managed files on a
+   * cache volume, and a throwaway FerretDB (MongoDB wire protocol) unless a MongoDB is given.
+   * Serve it with: dagger call compose-up up --ports 8080:80
+   */
+  @func()
+  async composeUp(
+    /** a .env file (as in .env.example); only the variables the backend reads are used */
+    env?: Secret,
+    /** a MongoDB URL (mongodb:// or mongodb+srv://); without it a throwaway FerretDB is used (MONGO_URL/USER/PASSWORD of the env file are then ignored) */
+    mongoUrl?: Secret,
+  ): Promise<Service> {
+    let backend = this.buildBackend()
+    const keys = await this.configKeys(backend)
+    let entries = env ? backendEnvEntries(parseDotenv(await env.plaintext()), keys).entries : []
+    if (!mongoUrl) {
+      // the throwaway database replaces whatever MongoDB the env file names
+      entries = entries.filter(([k]) => !["MONGO_URL", "MONGO_USER", "MONGO_PASSWORD"].includes(k))
+    }
+    for (const [name, value] of entries) {
+      backend = backend.withSecretVariable(name, dag.setSecret(`mydocs-compose-${name}`, value))
+    }
+    if (mongoUrl) {
+      validateMongoUrl(await mongoUrl.plaintext())
+      backend = backend.withSecretVariable("MONGO_URL", mongoUrl)
+    } else {
+      backend = backend
+        .withServiceBinding("mongo", this.ferretdb())
+        .withEnvVariable("MONGO_URL", "mongodb://mongo:27017/")
+    }
+    const user = await backend.user()
+    backend = backend
+      .withEnvVariable("DATA_FOLDER", "/app/data")
+      .withEnvVariable("CONFIG_ROOT", "/app/config")
+      .withMountedCache("/app/data", dag.cacheVolume("mydocs-compose-data"), user ? { owner: user } : {})
+    if ((await this.source.entries()).includes("config/")) {
+      backend = backend.withMountedDirectory("/app/config", this.source.directory("config"), user ? { owner: user } : {})
+    }
+    const backendSvc = backend.withExposedPort(8000).asService()
+    return this.buildUi().withServiceBinding("backend", backendSvc).withExposedPort(80).asService()
+  }
+
+  /**
+   * Every suite of the README's test command in a privileged Debian 12 container: `bash .ci/run`,
+   * which provisions the machine (Docker, FerretDB, Azurite, Chromium, ...) and runs scripts/test.sh.
+   */
+  @func()
+  async test(): Promise<string> {
+    return dag
+      .container()
+      .from(DEBIAN_IMAGE)
+      .withDirectory("/src", this.source)
+      .withWorkdir("/src")
+      .withEnvVariable("CI", "true")
+      .withEnvVariable("DEBIAN_FRONTEND", "noninteractive")
+      .withExec(["bash", ".ci/run"], { insecureRootCapabilities: true })
+      .stdout()
+  }
+
+  /**
+   * Lints the workflows (actionlint) and renders every kustomize overlay (kubectl kustomize).
+   */
+  @func()
+  async lint(): Promise<string> {
+    const workflows = dag
+      .container()
+      .from(GOLANG_IMAGE)
+      .withMountedCache("/go/pkg/mod", dag.cacheVolume("mydocs-go-mod"))
+      .withEnvVariable("CGO_ENABLED", "0")
+      .withExec(["go", "install", `github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}`])
+      .withDirectory("/src", this.source)
+      .withWorkdir("/src")
+      .withExec(["sh", "-c", "actionlint -color=never .github/workflows/*.yml && echo 'actionlint: workflows ok'"])
+      .stdout()
+    const overlays = Object.values(Overlay).map(async (o) => {
+      const rendered = await this.render(o, true)
+      return `${overlayPath(o)}: ${deploymentsOf(rendered).length} deployments rendered`
+    })
+    return [await workflows, ...(await Promise.all(overlays))].join("\n") + "\n"
+  }
+
+  /**
+   * The manifests of one overlay as `kubectl kustomize` renders them.
+   */
+  @func()
+  async renderManifests(
+    /** SELF_HOSTED needs deploy/k8s/overlays/self-hosted/secret.yml (gitignored), see its README */
+    overlay: Overlay = Overlay.K3d,
+  ): Promise<string> {
+    return this.render(overlay, false)
+  }
+
+  /**
+   * End-to-end on an ephemeral k3s cluster created with k3d (inside k3d's dind image): both images
+   * imported, ingress-nginx installed, deploy/k8s/overlays/k3d applied, rollouts awaited, the e2e
+   * suite (test/e2e) run against the ingress; logs and events on failure; the cluster always
+   * deleted. Any failure fails the call.
+   */
+  @func({ cache: "never" })
+  async testOnK3d(
+    /** timeout of each rollout wait (kubectl duration) */
+    rolloutTimeout = "300s",
+    /** run the browser tests of the e2e suite too (installs Chromium in the test container) */
+    browser = true,
+  ): Promise<K3dReport> {
+    validateTimeout("rolloutTimeout", rolloutTimeout)
+    const backendTar = this.buildBackend().asTarball()
+    const uiTar = this.buildUi().asTarball()
+    const dir = overlayPath(Overlay.K3d)
+    const stamped = stampImages(await this.source.file(`${dir}/kustomization.yaml`).contents(), [
+      { name: IMAGE_NAMES.backend, newTag: K3D_TAG },
+      { name: IMAGE_NAMES.ui, newTag: K3D_TAG },
+    ])
+    const src = this.source.withNewFile(`${dir}/kustomization.yaml`, stamped)
+    const rendered = await this.kustomize(src, dir)
+    const hosts = ingressHosts(rendered)
+    const params = {
+      cluster: "mydocs-e2e",
+      k3sImage: K3S_IMAGE,
+      hostPort: K3D_HOST_PORT,
+      ingressHost: hosts[0] ?? null,
+      rolloutTimeout,
+      deployments: deploymentsOf(rendered),
+      images: [
+        { tarball: "/images/backend.tar", ref: `${IMAGE_NAMES.backend}:${K3D_TAG}` },
+        { tarball: "/images/ui.tar", ref: `${IMAGE_NAMES.ui}:${K3D_TAG}` },
+      ],
+      ingressManifest: "/manifests/ingress-nginx.yaml",
+      overlayDir: `/src/${dir}`,
+      e2eDir: "/src/test/e2e",
+      browser,
+      reportDir: "/report",
+    }
+    const ran = await dag
+      .container()
+      .from(K3D_DIND_IMAGE)
+      .withMountedFile("/images/backend.tar", backendTar)
+      .withMountedFile("/images/ui.tar", uiTar)
+      .withMountedFile("/manifests/ingress-nginx.yaml", dag.http(INGRESS_NGINX_MANIFEST))
+      .withMountedDirectory("/src", src)
+      // dockerd needs a non-overlay filesystem; PRIVATE: concurrent runs never share one
+      .withMountedCache("/var/lib/docker", dag.cacheVolume("mydocs-k3d-docker"), { sharing: CacheSharingMode.Private })
+      .withNewFile("/k3d-test.sh", k3dTestScript(params), { permissions: 0o755 })
+      .withEnvVariable("MYDOCS_RUN_AT", new Date().toISOString())
+      .withExec(["bash", "/k3d-test.sh"], { insecureRootCapabilities: true, expect: ReturnType.Any })
+      .sync()
+    const report: K3dRunReport = {
+      cluster: params.cluster,
+      baseUrl: k3dBaseUrl(params),
+      steps: parseStepLog(await ran.file("/report/steps.log").contents()),
+      exitCode: await ran.exitCode(),
+      diagnostics: await ran.file("/report/diagnostics.txt").contents(),
+    }
+    if (!reportPassed(report)) {
+      throw new Error(formatK3dReport(report))
+    }
+    return new K3dReport(report, ran.directory("/report"))
+  }
+
+  /**
+   * Builds both images, pushes them to ACR (`:<tag>` and, on pushes, `:latest`), creates or
+   * updates the Secret mydocs-secrets, stamps the images by digest into deploy/k8s/overlays/azure,
+   * applies it and waits for both rollouts. Azure credentials are short-lived tokens obtained with
+   * OIDC on the runner (see docs/dagger.md). With dryRun: builds, renders the manifests and lists
+   * the Secret's key names without pushing or contacting Azure.
+   */
+  @func({ cache: "never" })
+  async deployAks(
+    /** Azure Container Registry name, without .azurecr.io */
+    acrName: string,
+    /** AKS cluster name (the kubeconfig must point at it) */
+    aksCluster: string,
+    /** resource group of the AKS cluster */
+    resourceGroup: string,
+    /** image tag to push: the commit SHA (the workflow passes github.sha or the dispatch input) */
+    tag: string,
+    /** what started the run: push, pull_request, workflow_dispatch or local; pull requests never push */
+    event = "local",
+    /** .env file with the Secret's values (keys the backend marks secret); omitted = Secret left as it is */
+    appEnv?: Secret,
+    /** ACR access token: az acr login --name <acr> --expose-token --query accessToken -o tsv */
+    acrToken?: Secret,
+    /** kubeconfig of the cluster: az aks get-credentials --resource-group <rg> --name <aks> --file - */
+    kubeconfig?: Secret,
+    /** Entra access token for the AKS API (Entra-integrated clusters): az account get-access-token --resource 6dae42f8-4368-4678-94ff-3960e28e3630 --query accessToken -o tsv */
+    aksToken?: Secret,
+    /** VITE_ENTRA_CLIENT_ID for the UI build */
+    entraClientId = "",
+    /** VITE_ENTRA_AUTHORITY for the UI build */
+    entraAuthority = "",
+    /** timeout of each rollout wait */
+    rolloutTimeout = "300s",
+    /** render and report only: nothing is pushed, Azure is not contacted */
+    dryRun = false,
+  ): Promise<string> {
+    const acr = validateAcrName(acrName)
+    const cluster = validateAksClusterName(aksCluster)
+    const rg = validateResourceGroup(resourceGroup)
+    const imageTag = validateImageTag(tag)
+    const ev = parseTriggerEvent(event)
+    validateTimeout("rolloutTimeout", rolloutTimeout)
+    const tags = dryRun ? [imageTag] : publishTags(ev, imageTag)
+    if (!dryRun && (!acrToken || !kubeconfig)) {
+      throw new Error("deployAks: acrToken and kubeconfig are required unless dryRun is set")
+    }
+
+    const backend = this.buildBackend()
+    const ui = this.buildUi("/api/v1", entraClientId, entraAuthority)
+    const keys = await this.configKeys(backend)
+    const selection = appEnv ? selectSecretEntries(parseDotenv(await appEnv.plaintext()), keys) : null
+    if (selection && selection.missingRequired.length > 0) {
+      throw new Error(`appEnv: required secret keys without a value: ${selection.missingRequired.join(", ")}`)
+    }
+    const dir = overlayPath(Overlay.Azure)
+    const kustomization = await this.source.file(`${dir}/kustomization.yaml`).contents()
+    const target = `AKS ${cluster} (resource group ${rg}), registry ${acrLoginServer(acr)}`
+
+    let images: DeployedImage[]
+    let stamps: ImageStamp[]
+    if (dryRun) {
+      await Promise.all([backend.sync(), ui.sync()])
+      images = [IMAGE_NAMES.backend, IMAGE_NAMES.ui].map((n) => ({
+        name: n,
+        refs: [`${acrRepository(acr, n)}:${imageTag}`],
+        digest: null,
+      }))
+      stamps = images.map((i) => ({ name: i.name, newName: acrRepository(acr, i.name), newTag: imageTag }))
+    } else {
+      images = await Promise.all(
+        ([[IMAGE_NAMES.backend, backend], [IMAGE_NAMES.ui, ui]] as const).map(([name, ctr]) =>
+          this.push(ctr.withRegistryAuth(acrLoginServer(acr), ACR_TOKEN_USER, acrToken!), acrRepository(acr, name), tags, name),
+        ),
+      )
+      stamps = images.map((i) => ({ name: i.name, newName: acrRepository(acr, i.name), digest: i.digest! }))
+    }
+    const src = this.source.withNewFile(`${dir}/kustomization.yaml`, stampImages(kustomization, stamps))
+    const rendered = await this.kustomize(src, dir)
+    const secretKeys = selection ? selection.entries.map(([k]) => k) : secretKeyNames(keys)
+    const secretSource = selection ? "env-file" : dryRun ? "backend-keys" : "unchanged"
+
+    let body = rendered
+    if (!dryRun) {
+      let kubeconfigSecret = kubeconfig!
+      const kubeconfigText = await kubeconfig!.plaintext()
+      if (aksToken) {
+        kubeconfigSecret = dag.setSecret("mydocs-kubeconfig", kubeconfigWithTokenFile(kubeconfigText, "/run/secrets/aks-token", cluster))
+      } else {
+        currentCluster(kubeconfigText, cluster)
+      }
+      let ctr = (await this.kubectl())
+        .withMountedDirectory("/src", src)
+        .withMountedSecret("/run/secrets/kubeconfig", kubeconfigSecret, { owner: KUBECTL_UID, mode: 0o400 })
+        .withEnvVariable("KUBECONFIG", "/run/secrets/kubeconfig")
+      if (aksToken) {
+        ctr = ctr.withMountedSecret("/run/secrets/aks-token", aksToken, { owner: KUBECTL_UID, mode: 0o400 })
+      }
+      if (selection) {
+        const envFile = dag.setSecret("mydocs-secrets-env", renderEnvFile(selection.entries))
+        ctr = ctr.withMountedSecret("/run/secrets/mydocs.env", envFile, { owner: KUBECTL_UID, mode: 0o400 })
+      }
+      const script = deployScript({
+        namespace: NAMESPACE,
+        secretName: SECRET_NAME,
+        secretEnvFile: selection ? "/run/secrets/mydocs.env" : null,
+        overlayDir: `/src/${dir}`,
+        deployments: deploymentsOf(rendered),
+        rolloutTimeout,
+      })
+      body = await ctr
+        .withNewFile("/tmp/deploy.sh", script, { permissions: 0o555 })
+        .withEnvVariable("MYDOCS_DEPLOY_AT", new Date().toISOString())
+        .withExec(["sh", "/tmp/deploy.sh"])
+        .stdout()
+    }
+    return formatDeployReport({
+      dryRun,
+      event: ev,
+      target,
+      images,
+      secretKeys,
+      secretSource,
+      skippedEmpty: selection?.skippedEmpty ?? [],
+      body,
+    })
+  }
+
+  /** Pushes one image under every tag; all tags must name the same digest. */
+  private async push(ctr: Container, repository: string, tags: string[], name: string): Promise<DeployedImage> {
+    const refs: string[] = []
+    let digest: string | null = null
+    for (const t of tags) {
+      const published = parsePublishedRef(await ctr.publish(`${repository}:${t}`))
+      if (digest !== null && published.digest !== digest) {
+        throw new Error(`${name}: tags ${tags.join(", ")} were pushed with different digests`)
+      }
+      digest = published.digest
+      refs.push(`${repository}:${t}`)
+    }
+    return { name, refs, digest }
+  }
+
+  /** The backend's variables, read from the built image (`mydocs config keys --json`). */
+  private async configKeys(backend: Container): Promise<ConfigKey[]> {
+    return parseConfigKeys(await backend.withExec(["mydocs", "config", "keys", "--json"]).stdout())
+  }
+
+  /** FerretDB (SQLite handler) built from the Go module proxy, as a MongoDB-wire service on 27017. */
+  private ferretdb(): Service {
+    const bin: File = dag
+      .container()
+      .from(GOLANG_IMAGE)
+      .withMountedCache("/go/pkg/mod", dag.cacheVolume("mydocs-go-mod"))
+      .withEnvVariable("CGO_ENABLED", "0")
+      .withEnvVariable("GOTOOLCHAIN", "local")
+      // `go install …@version` leaves build/version/version.txt empty and the binary panics at start:
+      // build from the downloaded module with that file written.
+      .withExec([
+        "sh",
+        "-c",
+        `set -eu
+dir=$(go mod download -json github.com/FerretDB/FerretDB@${FERRETDB_VERSION} | sed -n 's/^[[:space:]]*"Dir": "\\(.*\\)",$/\\1/p')
+cp -r "$dir" /build && chmod -R u+w /build && cd /build
+echo ${FERRETDB_VERSION} > build/version/version.txt
+go build -o /out/ferretdb ./cmd/ferretdb`,
+      ])
+      .file("/out/ferretdb")
+    return dag
+      .container()
+      .from(ALPINE_IMAGE)
+      .withFile("/usr/local/bin/ferretdb", bin, { permissions: 0o755 })
+      .withMountedCache("/state", dag.cacheVolume("mydocs-compose-ferretdb"), { owner: KUBECTL_UID })
+      .withUser(KUBECTL_UID)
+      .withExposedPort(27017)
+      .asService({
+        args: [
+          "ferretdb",
+          "--handler=sqlite",
+          "--sqlite-url=file:/state/",
+          "--state-dir=/state",
+          "--listen-addr=0.0.0.0:27017",
+          "--telemetry=disable",
+        ],
+      })
+  }
+
+  /** Alpine with a checksum-verified kubectl, running as a non-root user. */
+  private async kubectl(): Promise<Container> {
+    const { url, sha256Url } = kubectlDownload(KUBECTL_VERSION, String(await dag.defaultPlatform()))
+    return dag
+      .container()
+      .from(ALPINE_IMAGE)
+      .withFile("/usr/local/bin/kubectl", dag.http(url), { permissions: 0o755 })
+      .withFile("/tmp/kubectl.sha256", dag.http(sha256Url))
+      .withExec(["sh", "-c", 'echo "$(cat /tmp/kubectl.sha256)  /usr/local/bin/kubectl" | sha256sum -c -'])
+      .withUser(KUBECTL_UID)
+      .withEnvVariable("HOME", "/tmp")
+      .withWorkdir("/tmp")
+  }
+
+  /** `kubectl kustomize` of one directory of a source tree. */
+  private async kustomize(src: Directory, dir: string): Promise<string> {
+    return (await this.kubectl()).withMountedDirectory("/src", src).withExec(["kubectl", "kustomize", `/src/${dir}`]).stdout()
+  }
+
+  /** Renders an overlay; for lint, the self-hosted overlay gets the base's secret template when its secret.yml is absent. */
+  private async render(overlay: Overlay, withTemplateSecret: boolean): Promise<string> {
+    const dir = overlayPath(overlay)
+    let src = this.source
+    if (withTemplateSecret && overlay === Overlay.SelfHosted && !(await src.directory(dir).entries()).includes("secret.yml")) {
+      src = src.withFile(`${dir}/secret.yml`, src.file("deploy/k8s/base/secret.yml.example"))
+    }
+    return this.kustomize(src, dir)
+  }
+}
