@@ -1,0 +1,28 @@
+"""Request dependencies as Annotated aliases, so handlers read like sentences."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from pymongo.asynchronous.database import AsyncDatabase
+
+from mydocs.backend.context import AppContext
+from mydocs.settings import Settings
+
+
+def get_context(request: Request) -> AppContext:
+    return request.app.state.ctx
+
+
+def get_app_settings(request: Request) -> Settings:
+    return request.app.state.ctx.settings
+
+
+def get_db(request: Request) -> AsyncDatabase:
+    return request.app.state.ctx.db
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+DatabaseDep = Annotated[AsyncDatabase, Depends(get_db)]

@@ -1,0 +1,227 @@
+"""/api/v1/documents: upload (streamed multipart), ingest, list, get, download (Range), tags, delete."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from mydocs.backend.deps import ContextDep
+from mydocs.backend.errors import ApiError
+from mydocs.backend.multipart import MultipartError, MultipartReader, boundary_from_content_type
+from mydocs.services.documents import DocumentNotFound, DocumentService, OutsideIngestRoots
+from mydocs.services.names import normalize_tags
+from mydocs.storage.base import ObjectNotFound, ObjectTooLarge, StorageUnavailable
+
+router = APIRouter(tags=["documents"])
+
+FILE_FIELDS = {"files", "file"}
+MAX_FIELD_BYTES = 8 * 1024
+
+
+class TagsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tags: list[str] = Field(max_length=200)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: list[str]) -> list[str]:
+        return normalize_tags(v)
+
+
+class IngestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    paths: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(min_length=1, max_length=1000)
+    storage_mode: Literal["managed", "external"] = "managed"
+    tags: list[str] = Field(default_factory=list, max_length=200)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: list[str]) -> list[str]:
+        return normalize_tags(v)
+
+
+def _not_found(doc_id: str) -> ApiError:
+    return ApiError(404, "document_not_found", f"no document with id {doc_id!r}"[:200])
+
+
+def _storage_error(exc: StorageUnavailable) -> ApiError:
+    return ApiError(503, "storage_unavailable", str(exc))
+
+
+@router.get("")
+async def list_documents(ctx: ContextDep,
+                         page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+                         page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+                         q: Annotated[str | None, Query(max_length=200)] = None,
+                         tag: Annotated[str | None, Query(max_length=64)] = None,
+                         sort: Literal["name", "size", "created_at", "updated_at"] = "created_at",
+                         order: Literal["asc", "desc"] = "desc") -> dict[str, Any]:
+    """List documents: pagination, name search (case-insensitive substring), tag filter, whitelisted sort."""
+    return await DocumentService(ctx).list(page=page, page_size=page_size, q=q or None, tag=tag or None,
+                                           sort=sort, order=order)
+
+
+@router.post("/upload", status_code=201)
+async def upload_documents(request: Request, ctx: ContextDep) -> dict[str, Any]:
+    """Upload files (multipart `files`, optional `tags`), streamed to storage; always managed mode."""
+    try:
+        reader = MultipartReader(request.stream(), boundary_from_content_type(request.headers.get("content-type")))
+    except MultipartError as exc:
+        raise ApiError(415 if "Content-Type" in str(exc) else 400, "invalid_multipart", str(exc)) from None
+    service = DocumentService(ctx)
+    max_bytes = ctx.settings.MYDOCS_MAX_UPLOAD_BYTES
+    tags: list[str] = []
+    results: list[dict[str, Any]] = []
+    created: list[str] = []
+    try:
+        while (part := await reader.next_part()) is not None:
+            if part.name == "tags" and part.filename is None:
+                try:
+                    tags = normalize_tags(tags + normalize_tags(await reader.read_field(MAX_FIELD_BYTES)))
+                except MultipartError:
+                    raise
+                except ValueError as exc:
+                    raise ApiError(422, "validation_error", f"tags: {exc}") from None
+                continue
+            if part.name not in FILE_FIELDS or part.filename is None:
+                continue  # unknown fields are skipped unread
+            original = part.filename
+            result = await service.store_managed(reader.part_data(), filename=original,
+                                                 declared_type=part.content_type, tags=tags, source="upload",
+                                                 max_bytes=max_bytes)
+            if not result.duplicate:
+                created.append(result.document["id"])
+            results.append({"filename": original, "document": result.document, "duplicate": result.duplicate})
+    except ObjectTooLarge:
+        await service.rollback(created)
+        raise ApiError(413, "file_too_large", f"a file is larger than the limit of {max_bytes} bytes; "
+                       "nothing was stored") from None
+    except MultipartError as exc:
+        await service.rollback(created)
+        raise ApiError(400, "invalid_multipart", str(exc)) from None
+    except StorageUnavailable as exc:
+        await service.rollback(created)
+        raise _storage_error(exc) from None
+    except BaseException:
+        await service.rollback(created)
+        raise
+    if not results:
+        raise ApiError(422, "no_files", "the form has no file in a 'files' field")
+    # tags sent after the files: apply them to the new documents too
+    for item in results:
+        if not item["duplicate"] and tags and item["document"]["tags"] != tags:
+            item["document"] = await service.set_tags(item["document"]["id"], tags)
+    return {"results": results}
+
+
+@router.post("/ingest")
+async def ingest_documents(body: IngestBody, ctx: ContextDep) -> dict[str, Any]:
+    """Ingest server-side files or folders (recursively) from the configured ingest roots."""
+    try:
+        report = await DocumentService(ctx).ingest(body.paths, body.storage_mode, body.tags)
+    except OutsideIngestRoots as exc:
+        raise ApiError(403, "path_outside_ingest_roots",
+                       f"{exc.path[:300]!r} is not inside a configured ingest root (MYDOCS_INGEST_ROOTS)") from None
+    except StorageUnavailable as exc:
+        raise _storage_error(exc) from None
+    return {"results": report.results, "errors": report.errors}
+
+
+@router.get("/{doc_id}")
+async def get_document(doc_id: str, ctx: ContextDep) -> dict[str, Any]:
+    """One document's metadata."""
+    from mydocs.db import document_view
+
+    try:
+        return document_view(await DocumentService(ctx).get_record(doc_id))
+    except DocumentNotFound:
+        raise _not_found(doc_id) from None
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(start, end inclusive) for one satisfiable range; None = send everything; ApiError 416 when unsatisfiable."""
+    if not header:
+        return None
+    m = _RANGE.match(header.strip())
+    if not m or (not m.group(1) and not m.group(2)):
+        return None  # multi-range or malformed: ignored (RFC 9110 allows answering 200)
+    first, last = m.group(1), m.group(2)
+    if first:
+        start = int(first)
+        end = min(int(last), size - 1) if last else size - 1
+        if last and int(last) < start:
+            return None
+    else:
+        suffix = int(last)
+        if suffix == 0:
+            start, end = size, size - 1  # unsatisfiable
+        else:
+            start, end = max(size - suffix, 0), size - 1
+    if start >= size:
+        raise ApiError(416, "range_not_satisfiable", f"range outside the file of {size} bytes",
+                       headers={"Content-Range": f"bytes */{size}"})
+    return start, end
+
+
+def content_disposition(name: str) -> str:
+    ascii_name = name.encode("ascii", "replace").decode("ascii").replace('"', "_").replace("?", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+@router.get("/{doc_id}/file")
+async def download_document(doc_id: str, request: Request, ctx: ContextDep) -> Response:
+    """The file's bytes, streamed; single byte ranges answer 206."""
+    service = DocumentService(ctx)
+    try:
+        rec = await service.get_record(doc_id)
+        size = await service.file_size(rec)
+    except DocumentNotFound:
+        raise _not_found(doc_id) from None
+    except ObjectNotFound:
+        raise ApiError(404, "file_missing", "the document's file is missing from storage "
+                       "(run `mydocs sync run` to report such records)") from None
+    except StorageUnavailable as exc:
+        raise _storage_error(exc) from None
+    headers = {"Accept-Ranges": "bytes", "Content-Disposition": content_disposition(rec["name"]),
+               "ETag": f"\"{rec['sha256']}\"", "X-Content-Type-Options": "nosniff",
+               "Cache-Control": "private, no-cache"}
+    rng = parse_range(request.headers.get("range"), size) if size > 0 else None
+    if rng is None:
+        start, end, status = 0, size - 1, 200
+    else:
+        (start, end), status = rng, 206
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    headers["Content-Length"] = str(end - start + 1 if size else 0)
+    body = await service.open_file(rec, start, end if size else None)
+    return StreamingResponse(body, status_code=status, media_type=rec["content_type"], headers=headers)
+
+
+@router.put("/{doc_id}/tags")
+async def put_tags(doc_id: str, body: TagsBody, ctx: ContextDep) -> dict[str, Any]:
+    """Replace the tags (sidecar first, then the record)."""
+    try:
+        return await DocumentService(ctx).set_tags(doc_id, body.tags)
+    except DocumentNotFound:
+        raise _not_found(doc_id) from None
+    except StorageUnavailable as exc:
+        raise _storage_error(exc) from None
+
+
+@router.delete("/{doc_id}", status_code=204)
+async def delete_document(doc_id: str, ctx: ContextDep) -> Response:
+    """Delete the file, its sidecar and its record."""
+    try:
+        await DocumentService(ctx).delete(doc_id)
+    except DocumentNotFound:
+        raise _not_found(doc_id) from None
+    except StorageUnavailable as exc:
+        raise _storage_error(exc) from None
+    return Response(status_code=204)
