@@ -40,14 +40,23 @@ export interface ImageStamp {
 }
 
 const IMAGE_NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/
-const NEW_NAME =
-  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/
+const DOMAIN = /^(?:localhost|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+)(?::[0-9]+)?$|^[A-Za-z0-9-]+:[0-9]+$/
+
+/** A repository such as `mydocsacr.azurecr.io/mydocs-ui`: the first part is a registry only when it has a `.` or `:` or is `localhost`, as in Docker. */
+function isRepository(ref: string): boolean {
+  const parts = ref.split("/")
+  const first = parts[0]!
+  const hasDomain = parts.length > 1 && (first.includes(".") || first.includes(":") || first === "localhost")
+  if (hasDomain && !DOMAIN.test(first)) return false
+  return (hasDomain ? parts.slice(1) : parts).every((p) => PATH_COMPONENT.test(p))
+}
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
 const DIGEST = /^sha256:[a-f0-9]{64}$/
 
 function checkStamp(s: ImageStamp): void {
   if (!IMAGE_NAME.test(s.name)) throw new Error(`images: "${s.name}" is not an image name`)
-  if (s.newName !== undefined && !NEW_NAME.test(s.newName)) {
+  if (s.newName !== undefined && !isRepository(s.newName)) {
     throw new Error(`images: ${s.name}: newName "${s.newName}" is not an image repository`)
   }
   if (s.newTag !== undefined && !TAG.test(s.newTag)) {
