@@ -48,7 +48,7 @@ export const useUploadsStore = defineStore('uploads', () => {
       }
       if (file.size > maxBytes.value) {
         item.state = 'rejected'
-        item.message = `${file.name} is ${formatBytes(file.size)}; the limit is ${formatBytes(maxBytes.value)}. It was not uploaded.`
+        item.message = `${file.name} is larger than the ${formatBytes(maxBytes.value)} upload limit (${formatBytes(file.size)}). It was not uploaded.`
       }
       items.value.push(item)
     }
