@@ -1,0 +1,121 @@
+"""The same suite against both backends: the real local disk and real Azurite."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+
+import pytest
+
+from mydocs.storage.base import InvalidKey, ObjectInfo, ObjectNotFound, ObjectTooLarge, StorageBackend
+from mydocs.storage.local import LocalStorage
+
+
+async def chunks_of(data: bytes, size: int = 65536):
+    for i in range(0, len(data), size):
+        yield data[i:i + size]
+
+
+async def test_round_trip_bytes(storage: StorageBackend):
+    data = os.urandom(3 * 1024 * 1024 + 17)  # crosses block and chunk boundaries
+    res = await storage.write_stream("ab/x/file.bin", chunks_of(data), content_type="application/pdf")
+    assert (res.size, res.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    assert await storage.read_bytes("ab/x/file.bin") == data
+    assert await storage.stat("ab/x/file.bin") == ObjectInfo("ab/x/file.bin", len(data))
+
+
+async def test_empty_object(storage: StorageBackend):
+    res = await storage.write_bytes("e/empty", b"")
+    assert res.size == 0 and res.sha256 == hashlib.sha256(b"").hexdigest()
+    assert await storage.read_bytes("e/empty") == b""
+    assert (await storage.stat("e/empty")).size == 0
+
+
+async def test_ranges(storage: StorageBackend):
+    data = bytes(range(256)) * 10
+    await storage.write_bytes("r/data", data)
+    assert b"".join([c async for c in storage.read_stream("r/data", start=10, end=19)]) == data[10:20]
+    assert b"".join([c async for c in storage.read_stream("r/data", start=2550)]) == data[2550:]
+    assert b"".join([c async for c in storage.read_stream("r/data", start=0, end=0)]) == data[:1]
+
+
+async def test_overwrite_is_atomic_replace(storage: StorageBackend):
+    await storage.write_bytes("o/k", b"old")
+    await storage.write_bytes("o/k", b"new content")
+    assert await storage.read_bytes("o/k") == b"new content"
+
+
+async def test_too_large_leaves_nothing(storage: StorageBackend):
+    with pytest.raises(ObjectTooLarge):
+        await storage.write_stream("big/obj", chunks_of(b"x" * 1001, 100), max_bytes=1000)
+    assert await storage.stat("big/obj") is None
+    assert [o async for o in storage.list()] == []
+    if isinstance(storage, LocalStorage):
+        assert not any(storage.root.rglob("*")), "temp file or folder left behind"
+
+
+async def test_failed_stream_keeps_previous_version(storage: StorageBackend):
+    await storage.write_bytes("f/k", b"v1")
+
+    async def broken():
+        yield b"partial"
+        raise RuntimeError("client went away")
+
+    with pytest.raises(RuntimeError):
+        await storage.write_stream("f/k", broken())
+    assert await storage.read_bytes("f/k") == b"v1"
+    assert [o.key async for o in storage.list()] == ["f/k"]
+
+
+async def test_missing(storage: StorageBackend):
+    assert await storage.stat("no/such") is None
+    assert await storage.delete("no/such") is False
+    with pytest.raises(ObjectNotFound):
+        await storage.read_bytes("no/such")
+
+
+async def test_delete_and_list(storage: StorageBackend):
+    for key in ["aa/1/a.txt", "aa/1.metadata.json", "bb/2/b.txt", "bb/2.metadata.json"]:
+        await storage.write_bytes(key, key.encode())
+    assert sorted([o.key async for o in storage.list()]) == ["aa/1.metadata.json", "aa/1/a.txt",
+                                                           "bb/2.metadata.json", "bb/2/b.txt"]
+    assert sorted([o.key async for o in storage.list("aa/")]) == ["aa/1.metadata.json", "aa/1/a.txt"]
+    assert await storage.delete("aa/1/a.txt") is True
+    assert sorted([o.key async for o in storage.list("aa/")]) == ["aa/1.metadata.json"]
+
+
+@pytest.mark.parametrize("key", ["", "/abs", "a/../b", "../x", "a//b", "./a", "a/.", "a\\b", "a\x00b", "a\nb",
+                                 "x" * 2000])
+async def test_invalid_keys(storage: StorageBackend, key: str):
+    with pytest.raises(InvalidKey):
+        await storage.write_bytes(key, b"x")
+    with pytest.raises(InvalidKey):
+        await storage.stat(key)
+
+
+async def test_concurrent_writes_distinct_keys(storage: StorageBackend):
+    blobs = {f"c/{i}/f": os.urandom(200_000 + i) for i in range(8)}
+    await asyncio.gather(*(storage.write_stream(k, chunks_of(v)) for k, v in blobs.items()))
+    for k, v in blobs.items():
+        assert await storage.read_bytes(k) == v
+
+
+async def test_local_refuses_symlink_escape(tmp_path):
+    root = tmp_path / "root"
+    outside = tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (root / "link").symlink_to(outside)
+    storage = LocalStorage(root)
+    await storage.open()
+    with pytest.raises(InvalidKey):
+        await storage.write_bytes("link/evil", b"x")
+    assert not any(outside.iterdir())
+
+
+async def test_local_writes_are_private_to_group(tmp_path):
+    storage = LocalStorage(tmp_path / "r")
+    await storage.open()
+    await storage.write_bytes("a/b", b"x")
+    assert (tmp_path / "r/a/b").stat().st_mode & 0o007 == 0
