@@ -24,7 +24,7 @@ import { deploymentsOf, ingressHosts } from "./manifests.js"
 import { kubeconfigWithTokenFile, currentCluster } from "./kubeconfig.js"
 import { Overlay, overlayPath, stampImages, type ImageStamp } from "./overlay.js"
 import { formatDeployReport, formatK3dReport, parseStepLog, reportPassed, type DeployedImage, type K3dRunReport } from "./report.js"
-import { deployScript, k3dBaseUrl, k3dTestScript } from "./scripts.js"
+import { deployScript, ferretdbBuildScript, k3dBaseUrl, k3dTestScript } from "./scripts.js"
 import {
   backendEnvEntries,
   parseConfigKeys,
@@ -63,8 +63,10 @@ const ACR_TOKEN_USER = "00000000-0000-0000-0000-000000000000"
 const NAMESPACE = "mydocs"
 const SECRET_NAME = "mydocs-secrets"
 const K3D_TAG = "k3d-test"
+/** the FerretDB image name the k3d overlay's mongo.yml expects */
+const TEST_MONGO_IMAGE = "mydocs-test-mongo"
 const K3D_HOST_PORT = 8081
-const KUBECTL_UID = "65532:65532"
+const NONROOT_UID = "65532:65532"
 
 /** One step of a testOnK3d run. */
 @object()
@@ -296,12 +298,11 @@ export class Mydocs {
     browser = true,
   ): Promise<K3dReport> {
     validateTimeout("rolloutTimeout", rolloutTimeout)
-    const backendTar = this.buildBackend().asTarball()
-    const uiTar = this.buildUi().asTarball()
     const dir = overlayPath(Overlay.K3d)
     const stamped = stampImages(await this.source.file(`${dir}/kustomization.yaml`).contents(), [
       { name: IMAGE_NAMES.backend, newTag: K3D_TAG },
       { name: IMAGE_NAMES.ui, newTag: K3D_TAG },
+      { name: TEST_MONGO_IMAGE, newTag: K3D_TAG },
     ])
     const src = this.source.withNewFile(`${dir}/kustomization.yaml`, stamped)
     const rendered = await this.kustomize(src, dir)
@@ -316,6 +317,7 @@ export class Mydocs {
       images: [
         { tarball: "/images/backend.tar", ref: `${IMAGE_NAMES.backend}:${K3D_TAG}` },
         { tarball: "/images/ui.tar", ref: `${IMAGE_NAMES.ui}:${K3D_TAG}` },
+        { tarball: "/images/mongo.tar", ref: `${TEST_MONGO_IMAGE}:${K3D_TAG}` },
       ],
       ingressManifest: "/manifests/ingress-nginx.yaml",
       overlayDir: `/src/${dir}`,
@@ -326,8 +328,9 @@ export class Mydocs {
     const ran = await dag
       .container()
       .from(K3D_DIND_IMAGE)
-      .withMountedFile("/images/backend.tar", backendTar)
-      .withMountedFile("/images/ui.tar", uiTar)
+      .withMountedFile("/images/backend.tar", this.buildBackend().asTarball())
+      .withMountedFile("/images/ui.tar", this.buildUi().asTarball())
+      .withMountedFile("/images/mongo.tar", this.ferretdbImage().asTarball())
       .withMountedFile("/manifests/ingress-nginx.yaml", dag.http(INGRESS_NGINX_MANIFEST))
       .withMountedDirectory("/src", src)
       // dockerd needs a non-overlay filesystem; PRIVATE: concurrent runs never share one
@@ -441,14 +444,14 @@ export class Mydocs {
       }
       let ctr = (await this.kubectl())
         .withMountedDirectory("/src", src)
-        .withMountedSecret("/run/secrets/kubeconfig", kubeconfigSecret, { owner: KUBECTL_UID, mode: 0o400 })
+        .withMountedSecret("/run/secrets/kubeconfig", kubeconfigSecret, { owner: NONROOT_UID, mode: 0o400 })
         .withEnvVariable("KUBECONFIG", "/run/secrets/kubeconfig")
       if (aksToken) {
-        ctr = ctr.withMountedSecret("/run/secrets/aks-token", aksToken, { owner: KUBECTL_UID, mode: 0o400 })
+        ctr = ctr.withMountedSecret("/run/secrets/aks-token", aksToken, { owner: NONROOT_UID, mode: 0o400 })
       }
       if (selection) {
         const envFile = dag.setSecret("mydocs-secrets-env", renderEnvFile(selection.entries))
-        ctr = ctr.withMountedSecret("/run/secrets/mydocs.env", envFile, { owner: KUBECTL_UID, mode: 0o400 })
+        ctr = ctr.withMountedSecret("/run/secrets/mydocs.env", envFile, { owner: NONROOT_UID, mode: 0o400 })
       }
       const script = deployScript({
         namespace: NAMESPACE,
@@ -496,43 +499,38 @@ export class Mydocs {
     return parseConfigKeys(await backend.withExec(["mydocs", "config", "keys", "--json"]).stdout())
   }
 
-  /** FerretDB (SQLite handler) built from the Go module proxy, as a MongoDB-wire service on 27017. */
-  private ferretdb(): Service {
+  /**
+   * The throwaway MongoDB-wire database image (`mydocs-test-mongo` of the k3d overlay): FerretDB
+   * built from the Go module proxy, non-root, configured through FERRETDB_* variables.
+   */
+  private ferretdbImage(): Container {
     const bin: File = dag
       .container()
       .from(GOLANG_IMAGE)
       .withMountedCache("/go/pkg/mod", dag.cacheVolume("mydocs-go-mod"))
       .withEnvVariable("CGO_ENABLED", "0")
       .withEnvVariable("GOTOOLCHAIN", "local")
-      // `go install …@version` leaves build/version/version.txt empty and the binary panics at start:
-      // build from the downloaded module with that file written.
-      .withExec([
-        "sh",
-        "-c",
-        `set -eu
-dir=$(go mod download -json github.com/FerretDB/FerretDB@${FERRETDB_VERSION} | sed -n 's/^[[:space:]]*"Dir": "\\(.*\\)",$/\\1/p')
-cp -r "$dir" /build && chmod -R u+w /build && cd /build
-echo ${FERRETDB_VERSION} > build/version/version.txt
-go build -o /out/ferretdb ./cmd/ferretdb`,
-      ])
+      .withExec(["sh", "-c", ferretdbBuildScript(FERRETDB_VERSION, "/build", "/out/ferretdb")])
       .file("/out/ferretdb")
     return dag
       .container()
       .from(ALPINE_IMAGE)
       .withFile("/usr/local/bin/ferretdb", bin, { permissions: 0o755 })
-      .withMountedCache("/state", dag.cacheVolume("mydocs-compose-ferretdb"), { owner: KUBECTL_UID })
-      .withUser(KUBECTL_UID)
+      .withUser(NONROOT_UID)
+      .withEntrypoint(["/usr/local/bin/ferretdb"])
       .withExposedPort(27017)
-      .asService({
-        args: [
-          "ferretdb",
-          "--handler=sqlite",
-          "--sqlite-url=file:/state/",
-          "--state-dir=/state",
-          "--listen-addr=0.0.0.0:27017",
-          "--telemetry=disable",
-        ],
-      })
+  }
+
+  /** FerretDB as a service for composeUp; its data on a cache volume. */
+  private ferretdb(): Service {
+    return this.ferretdbImage()
+      .withMountedCache("/state", dag.cacheVolume("mydocs-compose-ferretdb"), { owner: NONROOT_UID })
+      .withEnvVariable("FERRETDB_HANDLER", "sqlite")
+      .withEnvVariable("FERRETDB_SQLITE_URL", "file:/state/")
+      .withEnvVariable("FERRETDB_STATE_DIR", "/state")
+      .withEnvVariable("FERRETDB_LISTEN_ADDR", ":27017")
+      .withEnvVariable("FERRETDB_TELEMETRY", "disable")
+      .asService({ useEntrypoint: true })
   }
 
   /** Alpine with a checksum-verified kubectl, running as a non-root user. */
@@ -544,7 +542,7 @@ go build -o /out/ferretdb ./cmd/ferretdb`,
       .withFile("/usr/local/bin/kubectl", dag.http(url), { permissions: 0o755 })
       .withFile("/tmp/kubectl.sha256", dag.http(sha256Url))
       .withExec(["sh", "-c", 'echo "$(cat /tmp/kubectl.sha256)  /usr/local/bin/kubectl" | sha256sum -c -'])
-      .withUser(KUBECTL_UID)
+      .withUser(NONROOT_UID)
       .withEnvVariable("HOME", "/tmp")
       .withWorkdir("/tmp")
   }

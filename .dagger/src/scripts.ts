@@ -285,3 +285,20 @@ ${rollouts}
 echo "deployed"
 `
 }
+
+/**
+ * Builds FerretDB from the Go module proxy. `go install …@version` leaves
+ * build/version/version.txt empty and that binary panics at start, so the module is downloaded,
+ * copied, given its version file and built (static, CGO off).
+ */
+export function ferretdbBuildScript(version: string, workDir: string, output: string): string {
+  if (!/^v[0-9]+\.[0-9]+\.[0-9]+$/.test(version)) throw new Error(`FerretDB version like v1.24.2 (got "${version}")`)
+  const q = shellQuote
+  return `set -eu
+dir=$(go mod download -json ${q(`github.com/FerretDB/FerretDB@${version}`)} | sed -n 's/^[[:space:]]*"Dir": "\\(.*\\)",$/\\1/p')
+test -n "$dir" && test -d "$dir/cmd/ferretdb"
+rm -rf ${q(workDir)} && cp -r "$dir" ${q(workDir)} && chmod -R u+w ${q(workDir)} && cd ${q(workDir)}
+echo ${q(version)} > build/version/version.txt
+CGO_ENABLED=0 go build -o ${q(output)} ./cmd/ferretdb
+`
+}

@@ -1,0 +1,153 @@
+import { execFileSync, spawnSync } from "node:child_process"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { resolve } from "node:path"
+import { describe, expect, it } from "vitest"
+import { K3D_STEPS } from "../../../.dagger/src/report.js"
+import {
+  deployScript,
+  ferretdbBuildScript,
+  k3dBaseUrl,
+  k3dTestScript,
+  shellQuote,
+  type K3dScriptParams,
+} from "../../../.dagger/src/scripts.js"
+import { FERRETDB_VERSION } from "../../../.dagger/src/versions.js"
+
+const K3D: K3dScriptParams = {
+  cluster: "mydocs-e2e",
+  k3sImage: "rancher/k3s:v1.32.3-k3s1",
+  hostPort: 8081,
+  ingressHost: null,
+  rolloutTimeout: "300s",
+  deployments: [
+    { namespace: "mydocs", name: "backend" },
+    { namespace: "mydocs", name: "ui" },
+  ],
+  images: [{ tarball: "/images/backend.tar", ref: "mydocs-backend:k3d-test" }],
+  ingressManifest: "/manifests/ingress-nginx.yaml",
+  overlayDir: "/src/deploy/k8s/overlays/k3d",
+  e2eDir: "/src/test/e2e",
+  browser: true,
+  reportDir: "/report",
+}
+
+function syntaxOk(shell: string, script: string): void {
+  const dir = mkdtempSync(resolve(tmpdir(), "mydocs-sh-"))
+  const file = resolve(dir, "s.sh")
+  writeFileSync(file, script)
+  const r = spawnSync(shell, ["-n", file], { encoding: "utf8" })
+  expect(r.stderr).toBe("")
+  expect(r.status).toBe(0)
+}
+
+describe("shellQuote", () => {
+  it("round-trips hostile strings through a real shell", () => {
+    for (const s of ["plain", "it's", "$(id)", "`id`", "a b\tc\nd", "'; rm -rf / #", "\\", ""]) {
+      expect(execFileSync("sh", ["-c", `printf %s ${shellQuote(s)}`], { encoding: "utf8" })).toBe(s)
+    }
+  })
+})
+
+describe("k3dTestScript", () => {
+  it("is valid bash that runs every step in order and always deletes the cluster", () => {
+    const s = k3dTestScript(K3D)
+    syntaxOk("bash", s)
+    let at = 0
+    for (const step of K3D_STEPS.filter((x) => x !== "delete-cluster")) {
+      const i = s.indexOf(`run_step ${step} `)
+      expect(i, step).toBeGreaterThan(at)
+      at = i
+    }
+    expect(s).toContain("trap finish EXIT")
+    expect(s).toMatch(/finish\(\) \{[\s\S]*k3d cluster delete "\$CLUSTER"[\s\S]*record delete-cluster ok/)
+    expect(s).toContain(`--disable=traefik@server:0`)
+    expect(s).toContain(`-p "$HOST_PORT:80@loadbalancer"`)
+    expect(s).toContain(`rollout status "deployment/\${d#*/}" --timeout="$TIMEOUT"`)
+    expect(s).toContain("kubectl get events -A")
+    expect(s).toContain("logs \"deployment/${d#*/}\" --all-containers")
+    expect(s).toContain("IMAGES=('/images/backend.tar=mydocs-backend:k3d-test')")
+    expect(s).toContain("BASE_URL='http://127.0.0.1:8081'")
+    expect(s).toContain("CHROMIUM_PATH=")
+  })
+  it("runs the e2e suite without a browser on request and resolves an ingress host", () => {
+    const s = k3dTestScript({ ...K3D, browser: false, ingressHost: "mydocs.localhost" })
+    syntaxOk("bash", s)
+    expect(s).toContain("BROWSER=0")
+    expect(s).toContain("E2E_SKIP_BROWSER=1")
+    expect(s).toContain("BASE_URL='http://mydocs.localhost:8081'")
+    expect(k3dBaseUrl({ ingressHost: "mydocs.localhost", hostPort: 8081 })).toBe("http://mydocs.localhost:8081")
+  })
+  it("quotes every value, so a hostile path cannot inject commands", () => {
+    const s = k3dTestScript({ ...K3D, overlayDir: "/src/$(touch /tmp/pwned)'x" })
+    syntaxOk("bash", s)
+    expect(s).toContain(`OVERLAY='/src/$(touch /tmp/pwned)'\\''x'`)
+  })
+  it("refuses bad parameters", () => {
+    expect(() => k3dTestScript({ ...K3D, cluster: "Bad_Name" })).toThrow(/cluster/)
+    expect(() => k3dTestScript({ ...K3D, hostPort: 80 })).toThrow(/hostPort/)
+    expect(() => k3dTestScript({ ...K3D, ingressHost: "a b" })).toThrow(/ingress host/)
+    expect(() => k3dTestScript({ ...K3D, deployments: [] })).toThrow(/no Deployment/)
+    expect(() => k3dTestScript({ ...K3D, deployments: [{ namespace: "mydocs", name: "Bad" }] })).toThrow(/Kubernetes name/)
+    expect(() => k3dTestScript({ ...K3D, images: [] })).toThrow(/no image/)
+  })
+})
+
+describe("deployScript", () => {
+  const base = {
+    namespace: "mydocs",
+    secretName: "mydocs-secrets",
+    secretEnvFile: "/run/secrets/mydocs.env",
+    overlayDir: "/src/deploy/k8s/overlays/azure",
+    deployments: [
+      { namespace: "mydocs", name: "backend" },
+      { namespace: "mydocs", name: "ui" },
+    ],
+    rolloutTimeout: "300s",
+  }
+  it("creates the Secret idempotently from the mounted env file, applies, restarts on a secret change, awaits rollouts", () => {
+    const s = deployScript(base)
+    syntaxOk("sh", s)
+    syntaxOk("bash", s)
+    expect(s).toContain(
+      `kubectl -n "$NS" create secret generic 'mydocs-secrets' --from-env-file='/run/secrets/mydocs.env' \\\n  --dry-run=client -o yaml | kubectl apply -f -`,
+    )
+    expect(s).not.toContain("--from-literal")
+    const order = ["create namespace", "create secret generic", "apply -k '/src/deploy/k8s/overlays/azure'", "rollout restart deployment/'backend'",
+      "rollout status deployment/'backend' --timeout='300s'", "rollout status deployment/'ui' --timeout='300s'"]
+    let at = -1
+    for (const o of order) {
+      const i = s.indexOf(o)
+      expect(i, o).toBeGreaterThan(at)
+      at = i
+    }
+    expect(s).toContain("set -o pipefail")
+    expect(s).toContain("trap on_exit EXIT")
+  })
+  it("leaves the Secret alone without an env file", () => {
+    const s = deployScript({ ...base, secretEnvFile: null })
+    syntaxOk("sh", s)
+    expect(s).not.toContain("create secret")
+    expect(s).toContain("left as it is")
+  })
+  it("refuses bad names", () => {
+    expect(() => deployScript({ ...base, namespace: "My NS" })).toThrow(/namespace/)
+    expect(() => deployScript({ ...base, secretName: "x_y" })).toThrow(/secret name/)
+    expect(() => deployScript({ ...base, deployments: [] })).toThrow(/no Deployment/)
+  })
+})
+
+describe("ferretdbBuildScript", () => {
+  it("finds the downloaded module directory with real `go mod download -json` output", () => {
+    const s = ferretdbBuildScript(FERRETDB_VERSION, "/tmp/x", "/tmp/y")
+    syntaxOk("sh", s)
+    // the first two lines locate the module in the Go module cache (the download is what
+    // scripts/install-test-services.sh does too); the build itself runs in the engine
+    const locate = s.split("\n").slice(0, 3).join("\n") + "\necho \"$dir\"\n"
+    const dir = execFileSync("sh", ["-c", locate], { encoding: "utf8", timeout: 300_000 }).trim()
+    expect(dir).toMatch(/ferret!d!b@v1\.24\.2$/)
+  })
+  it("refuses a version that is not vX.Y.Z", () => {
+    expect(() => ferretdbBuildScript("latest", "/b", "/o")).toThrow(/version/)
+  })
+})
