@@ -7,6 +7,7 @@ import hashlib
 import os
 
 import pytest
+from azure.core.exceptions import ResourceNotFoundError
 
 from mydocs.storage.base import InvalidKey, ObjectInfo, ObjectNotFound, ObjectTooLarge, StorageBackend
 from mydocs.storage.local import LocalStorage
@@ -48,11 +49,14 @@ async def test_overwrite_is_atomic_replace(storage: StorageBackend):
 
 async def test_too_large_leaves_nothing(storage: StorageBackend):
     with pytest.raises(ObjectTooLarge):
-        await storage.write_stream("big/obj", chunks_of(b"x" * 1001, 100), max_bytes=1000)
+        await storage.write_stream("big/obj", chunks_of(b"x" * (5 * 1024 * 1024), 65536), max_bytes=5 * 1024 * 1024 - 1)
     assert await storage.stat("big/obj") is None
     assert [o async for o in storage.list()] == []
     if isinstance(storage, LocalStorage):
         assert not any(storage.root.rglob("*")), "temp file or folder left behind"
+    else:  # no uncommitted blocks left either (staged blocks of the aborted write were discarded)
+        with pytest.raises(ResourceNotFoundError):
+            await storage._container.get_blob_client("big/obj").get_block_list("all")
 
 
 async def test_failed_stream_keeps_previous_version(storage: StorageBackend):

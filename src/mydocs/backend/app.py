@@ -52,8 +52,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     ctx: AppContext = app.state.ctx
     settings = ctx.settings
     app.state.token_validator = build_validator(settings)
-    if app.state.token_validator is None:
-        log.warning("authentication is OFF (ENTRA_TENANT_ID is empty): every caller is the stub user local-dev")
     await ctx.start()
     log.info("mydocs %s ready to serve: storage %s, database %s", __version__, settings.MYDOCS_STORAGE_BACKEND,
              settings.MONGO_DB_NAME)

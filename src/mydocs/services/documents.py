@@ -192,7 +192,7 @@ class DocumentService:
         if not real.exists():
             return [], [{"path": raw, "error_code": "not_found", "detail": "no such file or folder"}]
         if real.is_file():
-            return [(raw, real)], []
+            return [(str(real), real)], []
         if not real.is_dir():
             return [], [{"path": raw, "error_code": "not_a_file", "detail": "not a regular file or folder"}]
         found: list[tuple[str, Path]] = []

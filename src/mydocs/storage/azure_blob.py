@@ -164,9 +164,30 @@ class AzureBlobStorage(StorageBackend):
             await blob.commit_block_list(blocks, content_settings=ContentSettings(
                 content_type=content_type or "application/octet-stream"), metadata={"sha256": sha})
         except (ClientAuthenticationError, HttpResponseError, AzureError) as exc:
+            await asyncio.shield(self._discard_uncommitted(key, bool(blocks)))
             raise StorageUnavailable(f"blob write of {key!r} failed: {_reason(exc)}") from None
-        # Uncommitted blocks of an aborted write are invisible and discarded by the service.
+        except BaseException:
+            await asyncio.shield(self._discard_uncommitted(key, bool(blocks)))
+            raise
         return WriteResult(key=key, size=size, sha256=sha)
+
+    async def _discard_uncommitted(self, key: str, staged: bool) -> None:
+        """After an aborted write of a NEW blob, drop its staged blocks now instead of leaving an uncommitted
+        blob for the service's garbage collection: commit an empty block list, then delete that empty blob.
+        A blob that already existed is left untouched (its uncommitted blocks expire on their own)."""
+        if not staged:
+            return
+        blob = self._container.get_blob_client(key)
+        try:
+            try:
+                await blob.get_blob_properties()
+                return
+            except ResourceNotFoundError:
+                pass
+            await blob.commit_block_list([], if_none_match="*")
+            await blob.delete_blob()
+        except AzureError:
+            pass  # best effort: uncommitted blocks are invisible to readers and expire
 
     # -- reads --------------------------------------------------------------------------------------------
     async def read_stream(self, key: str, *, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
