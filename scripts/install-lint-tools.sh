@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the linters the pipeline tests need into $MYDOCS_TOOLS/bin (default /opt/mydocs-tools/bin):
-#   actionlint  (GitHub Actions workflows), built from the Go module proxy at a pinned version.
+#   actionlint  (GitHub Actions workflows), built from the Go module proxy at a pinned version;
+#   shellcheck  (Debian package), which actionlint runs on every `run:` script.
 # Idempotent: an already installed binary of the pinned version is kept. Called by .ci/run;
 # test/pipeline/workflows fails (never skips) when actionlint is missing.
 set -euo pipefail
@@ -26,3 +27,13 @@ else
   GOBIN="$BIN" CGO_ENABLED=0 GOFLAGS=-mod=mod go install "github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}"
 fi
 "$BIN/actionlint" -version | head -n1
+
+if ! command -v shellcheck >/dev/null 2>&1; then
+  echo "installing shellcheck (Debian)"
+  # another apt run may hold the lock for a while: wait for it
+  for attempt in $(seq 1 30); do
+    if DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends shellcheck; then break; fi
+    if [ "$attempt" = 1 ]; then apt-get update || true; else sleep 5; fi
+  done
+fi
+shellcheck --version | sed -n 2p

@@ -264,7 +264,7 @@ export class Mydocs {
       .withExec(["go", "install", `github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}`])
       .withDirectory("/src", this.source)
       .withWorkdir("/src")
-      .withExec(["sh", "-c", "actionlint -color=never .github/workflows/*.yml && echo 'actionlint: workflows ok'"])
+      .withExec(["sh", "-c", "actionlint -no-color .github/workflows/*.yml && echo 'actionlint: workflows ok'"])
       .stdout()
     const overlays = Object.values(Overlay).map(async (o) => {
       const rendered = await this.render(o, true)
