@@ -42,5 +42,8 @@ if [[ -f .dagger/tsconfig.typecheck.json ]]; then
   npm run --silent typecheck:dagger
 fi
 
+step "type-check the Kubernetes tests (strict tsc)"
+npx tsc -p test/pipeline/k8s/tsconfig.json
+
 step "vitest (test/pipeline)"
 npx vitest run --root test/pipeline

@@ -7,7 +7,7 @@ import { AZURE_BLOB_OVERLAY, K8S, K8sCopy, type K8sObject, kustomize, parseObjec
 
 const find = (objs: K8sObject[], kind: string, name: string | RegExp) =>
   objs.find((o) => o.kind === kind && (typeof name === "string" ? o.metadata.name === name : name.test(o.metadata.name)))
-const get = (objs: K8sObject[], kind: string, name: string | RegExp): K8sObject => {
+const get = (objs: K8sObject[], kind: string, name: string | RegExp): any => {
   const o = find(objs, kind, name)
   if (!o) throw new Error(`${kind} ${name} not rendered`)
   return o
