@@ -421,9 +421,11 @@ export class Mydocs {
       }))
       stamps = images.map((i) => ({ name: i.name, newName: acrRepository(acr, i.name), newTag: imageTag }))
     } else {
+      // az prints the token with a trailing newline, which a registry password must not have
+      const registryToken = dag.setSecret("mydocs-acr-token", (await acrToken!.plaintext()).trim())
       images = await Promise.all(
         ([[IMAGE_NAMES.backend, backend], [IMAGE_NAMES.ui, ui]] as const).map(([name, ctr]) =>
-          this.push(ctr.withRegistryAuth(acrLoginServer(acr), ACR_TOKEN_USER, acrToken!), acrRepository(acr, name), tags, name),
+          this.push(ctr.withRegistryAuth(acrLoginServer(acr), ACR_TOKEN_USER, registryToken), acrRepository(acr, name), tags, name),
         ),
       )
       stamps = images.map((i) => ({ name: i.name, newName: acrRepository(acr, i.name), digest: i.digest! }))
