@@ -68,6 +68,11 @@ const TEST_MONGO_IMAGE = "mydocs-test-mongo"
 const K3D_HOST_PORT = 8081
 const NONROOT_UID = "65532:65532"
 
+/** Directory.entries() lists sub-directories with a trailing "/" */
+function hasEntry(entries: string[], name: string): boolean {
+  return entries.some((e) => e.replace(/\/$/, "") === name)
+}
+
 /** One step of a testOnK3d run. */
 @object()
 export class K3dStep {
@@ -227,7 +232,7 @@ export class Mydocs {
       .withEnvVariable("DATA_FOLDER", "/app/data")
       .withEnvVariable("CONFIG_ROOT", "/app/config")
       .withMountedCache("/app/data", dag.cacheVolume("mydocs-compose-data"), user ? { owner: user } : {})
-    if ((await this.source.entries()).includes("config/")) {
+    if (hasEntry(await this.source.entries(), "config")) {
       backend = backend.withMountedDirectory("/app/config", this.source.directory("config"), user ? { owner: user } : {})
     }
     const backendSvc = backend.withExposedPort(8000).asService()
@@ -267,7 +272,7 @@ export class Mydocs {
       .withExec(["sh", "-c", "actionlint -no-color .github/workflows/*.yml && echo 'actionlint: workflows ok'"])
       .stdout()
     const overlays = Object.values(Overlay).map(async (o) => {
-      const rendered = await this.render(o, true)
+      const rendered = await this.render(o)
       return `${overlayPath(o)}: ${deploymentsOf(rendered).length} deployments rendered`
     })
     return [await workflows, ...(await Promise.all(overlays))].join("\n") + "\n"
@@ -278,10 +283,10 @@ export class Mydocs {
    */
   @func()
   async renderManifests(
-    /** SELF_HOSTED needs deploy/k8s/overlays/self-hosted/secret.yml (gitignored), see its README */
+    /** SELF_HOSTED, AZURE or K3D; SELF_HOSTED renders with the template Secret (your secret.yml never enters the module) */
     overlay: Overlay = Overlay.K3d,
   ): Promise<string> {
-    return this.render(overlay, false)
+    return this.render(overlay)
   }
 
   /**
@@ -554,11 +559,14 @@ export class Mydocs {
     return (await this.kubectl()).withMountedDirectory("/src", src).withExec(["kubectl", "kustomize", `/src/${dir}`]).stdout()
   }
 
-  /** Renders an overlay; for lint, the self-hosted overlay gets the base's secret template when its secret.yml is absent. */
-  private async render(overlay: Overlay, withTemplateSecret: boolean): Promise<string> {
+  /**
+   * Renders an overlay. The self-hosted overlay's secret.yml is never loaded into the module (see
+   * the source filter): it is rendered with the base's template secret.yml.example instead.
+   */
+  private async render(overlay: Overlay): Promise<string> {
     const dir = overlayPath(overlay)
     let src = this.source
-    if (withTemplateSecret && overlay === Overlay.SelfHosted && !(await src.directory(dir).entries()).includes("secret.yml")) {
+    if (overlay === Overlay.SelfHosted && !hasEntry(await src.directory(dir).entries(), "secret.yml")) {
       src = src.withFile(`${dir}/secret.yml`, src.file("deploy/k8s/base/secret.yml.example"))
     }
     return this.kustomize(src, dir)
