@@ -156,9 +156,15 @@ describe('document page', () => {
     expect(dialog.open).toBe(true)
     expect(dialog.querySelector('h2')!.textContent).toBe('Delete this document?')
     expect(server.find('DELETE', '/api/v1/documents/d1')).toHaveLength(0) // nothing before confirming
+    // only the dialog is exposed to assistive technology (one button named Delete, not two)
+    expect(pageDelete.closest('[aria-hidden="true"]')).toBeTruthy()
+    expect(dialog.closest('[aria-hidden="true"]')).toBeNull()
+    expect(document.activeElement?.textContent?.trim()).toBe('Cancel')
     Array.from(dialog.querySelectorAll('button')).find((b) => b.textContent?.trim() === 'Delete')!.click()
     await until(() => router.currentRoute.value.name === 'library', 'back to library')
     expect(server.find('DELETE', '/api/v1/documents/d1')).toHaveLength(1)
+    await flushPromises()
+    expect(document.querySelector('[aria-hidden="true"]')).toBeNull()
   })
 
   it('says so when the document does not exist', async () => {
