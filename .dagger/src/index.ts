@@ -454,7 +454,9 @@ export class Mydocs {
         .withMountedSecret("/run/secrets/kubeconfig", kubeconfigSecret, { owner: NONROOT_UID, mode: 0o400 })
         .withEnvVariable("KUBECONFIG", "/run/secrets/kubeconfig")
       if (aksToken) {
-        ctr = ctr.withMountedSecret("/run/secrets/aks-token", aksToken, { owner: NONROOT_UID, mode: 0o400 })
+        // cmd:// secrets keep the command's trailing newline
+        const token = dag.setSecret("mydocs-aks-token", (await aksToken.plaintext()).trim())
+        ctr = ctr.withMountedSecret("/run/secrets/aks-token", token, { owner: NONROOT_UID, mode: 0o400 })
       }
       if (selection) {
         const envFile = dag.setSecret("mydocs-secrets-env", renderEnvFile(selection.entries))
