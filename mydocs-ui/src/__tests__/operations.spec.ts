@@ -83,7 +83,7 @@ describe('operations store', () => {
     server.on('POST', '/api/v1/sync/execute', () => json(409, { detail: 'A job is already running', error_code: 'job_running' }))
     const ops = useOperationsStore()
     await ops.executeSync('local')
-    expect(ops.error).toBe('A job is already running')
+    expect(ops.error).toBe('Starting the sync failed: A job is already running')
     expect(ops.busy).toBe(false)
     expect(ops.job).toBeNull()
   })

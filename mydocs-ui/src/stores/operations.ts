@@ -16,13 +16,13 @@ export const useOperationsStore = defineStore('operations', () => {
   let timer: ReturnType<typeof setTimeout> | null = null
   let pollingId: string | null = null
 
-  async function run<T>(fn: () => Promise<T>): Promise<T | undefined> {
+  async function run<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
     busy.value = true
     error.value = null
     try {
       return await fn()
     } catch (e) {
-      error.value = (e as Error)?.message ?? String(e)
+      error.value = `${what} failed: ${(e as Error)?.message ?? String(e)}`
       return undefined
     } finally {
       busy.value = false
@@ -30,7 +30,7 @@ export const useOperationsStore = defineStore('operations', () => {
   }
 
   async function planSync(backend: 'local' | 'azure_blob'): Promise<void> {
-    const body = await run(() => useApi().syncPlan(backend))
+    const body = await run('Sync plan', () => useApi().syncPlan(backend))
     if (body) plan.value = { kind: 'sync', title: `Sync plan for ${backend}`, body }
   }
 
@@ -39,12 +39,12 @@ export const useOperationsStore = defineStore('operations', () => {
       error.value = 'Source and target backends must differ.'
       return
     }
-    const body = await run(() => useApi().migratePlan(source, target))
+    const body = await run('Migration plan', () => useApi().migratePlan(source, target))
     if (body) plan.value = { kind: 'migrate', title: `Migration plan from ${source} to ${target}`, body }
   }
 
   async function executeSync(backend: 'local' | 'azure_blob'): Promise<void> {
-    const started = await run(() => useApi().syncExecute(backend))
+    const started = await run('Starting the sync', () => useApi().syncExecute(backend))
     if (started) watchJob(started.job_id)
   }
 
@@ -53,7 +53,7 @@ export const useOperationsStore = defineStore('operations', () => {
       error.value = 'Source and target backends must differ.'
       return
     }
-    const started = await run(() => useApi().migrateExecute(source, target, deleteSource))
+    const started = await run('Starting the migration', () => useApi().migrateExecute(source, target, deleteSource))
     if (started) watchJob(started.job_id)
   }
 
