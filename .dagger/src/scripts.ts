@@ -87,7 +87,6 @@ mkdir -p "$REPORT"
 : > "$REPORT/steps.log"
 : > "$REPORT/diagnostics.txt"
 FAILED=""
-DOCKERD_PID=""
 
 record() { echo "STEP $1 $2 $3" >> "$REPORT/steps.log"; }
 
@@ -105,8 +104,9 @@ run_step() {
 }
 
 start_docker() {
+  # run_step pipes this function through tee (a subshell): keep the pid in a file for finish()
   DOCKER_TLS_CERTDIR="" dockerd-entrypoint.sh dockerd > "$REPORT/dockerd.log" 2>&1 &
-  DOCKERD_PID=$!
+  echo $! > "$REPORT/dockerd.pid"
   for _ in $(seq 1 90); do
     if docker info > /dev/null 2>&1; then docker version --format 'dockerd {{.Server.Version}}'; return 0; fi
     sleep 1
@@ -116,6 +116,8 @@ start_docker() {
 
 create_cluster() {
   k3d version
+  # /var/lib/docker is a cache volume: remove what an interrupted earlier run may have left
+  k3d cluster delete "$CLUSTER" > /dev/null 2>&1 || true
   k3d cluster create "$CLUSTER" --image "$K3S_IMAGE" --servers 1 --agents 0 \\
     --k3s-arg "--disable=traefik@server:0" \\
     -p "$HOST_PORT:80@loadbalancer" --wait --timeout 180s || return 1
@@ -207,7 +209,7 @@ finish() {
   else
     record delete-cluster failed $((SECONDS - start)); FAILED=\${FAILED:-delete-cluster}
   fi
-  if [ -n "$DOCKERD_PID" ]; then kill "$DOCKERD_PID" 2> /dev/null; wait "$DOCKERD_PID" 2> /dev/null; fi
+  if [ -s "$REPORT/dockerd.pid" ]; then kill "$(cat "$REPORT/dockerd.pid")" 2> /dev/null || true; fi
   if [ -z "$FAILED" ]; then exit 0; fi
   exit 1
 }
