@@ -443,3 +443,58 @@ async def test_build_validator_with_issuer(idp):
         assert isinstance(p, Principal) and p.sub == "user-sub-123"
     finally:
         await v.aclose()
+
+
+# ---- through the real app (create_app, lifespan, FerretDB + Azurite from conftest) ----
+
+@pytest.fixture
+def auth_settings(make_settings, idp):
+    return make_settings(ENTRA_TENANT_ID=idp.tenant, ENTRA_CLIENT_ID=idp.client_id, ENTRA_ISSUER=idp.issuer)
+
+
+async def test_app_auth_on(make_client, auth_settings, idp):
+    async with make_client(auth_settings) as c:
+        for path in ("/api/v1/documents", "/api/v1/info", "/api/v1/documents/0123456789abcdef0123456789abcdef"):
+            r = await c.get(path)
+            assert r.status_code == 401, path
+            assert r.headers["www-authenticate"] == "Bearer"
+            assert r.json()["error_code"] == "not_authenticated"
+        r = await c.post("/api/v1/documents/upload", files={"files": ("a.txt", b"hello")})
+        assert r.status_code == 401, "no upload without a token"
+        r = await c.get("/api/v1/documents", headers={"Authorization": f"Bearer {idp.token(aud='other')}"})
+        assert r.status_code == 401
+        assert r.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+
+        auth = {"Authorization": f"Bearer {idp.token()}"}
+        r = await c.get("/api/v1/documents", headers=auth)
+        assert r.status_code == 200 and r.json()["total"] == 0
+        r = await c.get("/api/v1/info", headers=auth)
+        assert r.status_code == 200 and r.json()["auth_enabled"] is True
+
+        for path in ("/health", "/health/ready"):
+            r = await c.get(path)
+            assert r.status_code == 200, (path, r.text)
+
+
+async def test_app_key_endpoint_down(make_client, auth_settings, idp):
+    token = idp.token()
+    idp.stop()
+    try:
+        async with make_client(auth_settings) as c:
+            r = await c.get("/api/v1/documents", headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 503
+            assert r.json()["error_code"] == "auth_unavailable"
+            assert (await c.get("/health")).status_code == 200
+    finally:
+        idp.start()
+
+
+async def test_app_auth_off_local_dev(make_client, settings, caplog):
+    caplog.set_level(logging.WARNING, logger="mydocs.auth")
+    async with make_client(settings) as c:
+        assert "auth is OFF" in caplog.text
+        r = await c.get("/api/v1/documents")
+        assert r.status_code == 200
+        r = await c.get("/api/v1/info")
+        assert r.status_code == 200 and r.json()["auth_enabled"] is False
+        assert (await c.get("/health")).status_code == 200
