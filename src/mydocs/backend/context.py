@@ -14,6 +14,7 @@ from mydocs.settings import Settings
 from mydocs.storage.base import StorageBackend, StorageUnavailable, open_backend
 
 log = logging.getLogger("mydocs")
+STARTUP_TIMEOUT_SECONDS = 5.0
 
 
 class AppContext:
@@ -40,22 +41,30 @@ class AppContext:
         return self.settings.MYDOCS_STORAGE_BACKEND
 
     async def start(self) -> None:
+        """Open what can be opened; a dependency that is down is reported by readiness, not fatal."""
         self.mongo = dbmod.create_client(self.settings)
         self._db = dbmod.get_database(self.mongo, self.settings)
-        try:
-            await self.ensure_indexes()
-        except Exception as exc:  # readiness reports it; retried there
-            log.error("MongoDB not reachable at start-up (%s); /health/ready will report it", type(exc).__name__)
         for root in self.settings.ingest_roots:
             if root == self.settings.DATA_FOLDER / "ingest":
                 try:
                     root.mkdir(parents=True, exist_ok=True)
                 except OSError:
                     pass
+        await asyncio.gather(self._start_mongo(), self._start_storage())
+
+    async def _start_mongo(self) -> None:
         try:
-            await self.storage()
-        except StorageUnavailable as exc:
-            log.error("storage backend %s not usable at start-up: %s", self.storage_backend_name, exc)
+            await asyncio.wait_for(self.ensure_indexes(), STARTUP_TIMEOUT_SECONDS)
+        except Exception as exc:  # readiness reports it; indexes are retried there
+            log.error("MongoDB not reachable at start-up (%s); /health/ready reports it until it is",
+                      type(exc).__name__)
+
+    async def _start_storage(self) -> None:
+        try:
+            await asyncio.wait_for(self.storage(), STARTUP_TIMEOUT_SECONDS)
+        except (StorageUnavailable, asyncio.TimeoutError) as exc:
+            log.error("storage backend %s not usable at start-up (%s); /health/ready reports it until it is",
+                      self.storage_backend_name, str(exc) or "timeout")
 
     async def ensure_indexes(self) -> None:
         if not self._indexes_ready:
