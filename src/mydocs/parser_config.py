@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -35,19 +35,14 @@ class ParserConfig(BaseModel):
     locale: str | None = Field(None, pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
     ocr_languages: list[str] = Field(default_factory=lambda: ["en"])
     max_pages: int | None = Field(None, ge=1, le=10000)
-    file_types: list[str] = Field(default_factory=lambda: [".pdf", ".docx", ".xlsx", ".pptx", ".txt", ".md",
-                                                           ".html", ".png", ".jpg", ".jpeg", ".tiff"])
+    file_types: list[Annotated[str, Field(pattern=r"^\.[A-Za-z0-9][A-Za-z0-9_-]{0,15}$")]] = Field(
+        default_factory=lambda: [".pdf", ".docx", ".xlsx", ".pptx", ".txt", ".md",
+                                                           ".html", ".png", ".jpg", ".jpeg", ".tiff"],
+        description="file extensions the parser accepts, like '.pdf'")
     chunking: Chunking = Field(default_factory=Chunking)
     extract_tables: bool = True
     extract_figures: bool = False
     summary_deployment: str | None = Field(None, min_length=1)
-
-    @model_validator(mode="after")
-    def _file_types(self) -> "ParserConfig":
-        for ext in self.file_types:
-            if not (ext.startswith(".") and len(ext) > 1 and "/" not in ext):
-                raise ValueError(f"file_types: {ext!r} is not an extension like '.pdf'")
-        return self
 
 
 class ParserConfigError(Exception):
@@ -95,7 +90,7 @@ def parse_parser_config(text: str, path: str) -> ParserConfig:
     try:
         return ParserConfig.model_validate(data)
     except ValidationError as exc:
-        lines = []
+        lines: list[tuple[int, str]] = []
         for err in exc.errors(include_url=False, include_input=False):
             loc = tuple(err["loc"])
             key = ".".join(str(p) for p in loc) or "(top level)"
@@ -104,8 +99,9 @@ def parse_parser_config(text: str, path: str) -> ParserConfig:
                 msg = msg[len("Value error, "):]
             if err["type"] == "extra_forbidden":
                 msg = "unknown key"
-            lines.append(f"{path}:{_line_of(root, loc)}: {key}: {msg}")
-        raise ParserConfigError(lines) from None
+            line = _line_of(root, loc)
+            lines.append((line, f"{path}:{line}: {key}: {msg}"))
+        raise ParserConfigError([text for _, text in sorted(lines, key=lambda x: x[0])]) from None
 
 
 def check_parser_file(path: Path) -> ParserConfig:

@@ -193,25 +193,32 @@ class Settings(BaseSettings):
 
     def cross_field_problems(self) -> list[str]:
         """Problems that involve more than one variable."""
-        problems = []
-        if self.MONGO_PASSWORD and not self.MONGO_USER:
-            problems.append("MONGO_USER: required when MONGO_PASSWORD is set")
-        if self.MONGO_USER and not self.MONGO_PASSWORD:
-            problems.append("MONGO_PASSWORD: required when MONGO_USER is set")
-        if self.ENTRA_TENANT_ID and not self.ENTRA_CLIENT_ID:
-            problems.append("ENTRA_CLIENT_ID: required when ENTRA_TENANT_ID is set (auth is on)")
-        if self.MYDOCS_STORAGE_BACKEND == "azure_blob" and not (
-                self.AZURE_STORAGE_CONNECTION_STRING or self.AZURE_STORAGE_ACCOUNT_NAME):
-            problems.append("AZURE_STORAGE_ACCOUNT_NAME: required when MYDOCS_STORAGE_BACKEND=azure_blob "
-                            "(or set AZURE_STORAGE_CONNECTION_STRING)")
-        if self.AZURE_STORAGE_ACCOUNT_KEY and not self.AZURE_STORAGE_ACCOUNT_NAME \
-                and not self.AZURE_STORAGE_CONNECTION_STRING:
-            problems.append("AZURE_STORAGE_ACCOUNT_NAME: required when AZURE_STORAGE_ACCOUNT_KEY is set")
-        if self.AZURE_STORAGE_CONNECTION_STRING:
-            parts = dict(p.split("=", 1) for p in self.AZURE_STORAGE_CONNECTION_STRING.split(";") if "=" in p)
-            if not ("AccountName" in parts or "BlobEndpoint" in parts):
-                problems.append("AZURE_STORAGE_CONNECTION_STRING: has neither AccountName= nor BlobEndpoint=")
-        return problems
+        return cross_field_problems({name: getattr(self, name) for name in type(self).model_fields})
+
+
+def cross_field_problems(v: dict[str, Any]) -> list[str]:
+    """Checks across variables, on validated values or on the raw environment (so that they are reported
+    together with field errors)."""
+    problems = []
+    backend = str(v.get("MYDOCS_STORAGE_BACKEND") or "local").strip().lower()
+    if v.get("MONGO_PASSWORD") and not v.get("MONGO_USER"):
+        problems.append("MONGO_USER: required when MONGO_PASSWORD is set")
+    if v.get("MONGO_USER") and not v.get("MONGO_PASSWORD"):
+        problems.append("MONGO_PASSWORD: required when MONGO_USER is set")
+    if v.get("ENTRA_TENANT_ID") and not v.get("ENTRA_CLIENT_ID"):
+        problems.append("ENTRA_CLIENT_ID: required when ENTRA_TENANT_ID is set (auth is on)")
+    if backend == "azure_blob" and not (v.get("AZURE_STORAGE_CONNECTION_STRING") or v.get("AZURE_STORAGE_ACCOUNT_NAME")):
+        problems.append("AZURE_STORAGE_ACCOUNT_NAME: required when MYDOCS_STORAGE_BACKEND=azure_blob "
+                        "(or set AZURE_STORAGE_CONNECTION_STRING)")
+    if v.get("AZURE_STORAGE_ACCOUNT_KEY") and not v.get("AZURE_STORAGE_ACCOUNT_NAME") \
+            and not v.get("AZURE_STORAGE_CONNECTION_STRING"):
+        problems.append("AZURE_STORAGE_ACCOUNT_NAME: required when AZURE_STORAGE_ACCOUNT_KEY is set")
+    conn = v.get("AZURE_STORAGE_CONNECTION_STRING")
+    if conn:
+        parts = dict(p.split("=", 1) for p in str(conn).split(";") if "=" in p)
+        if not ("AccountName" in parts or "BlobEndpoint" in parts):
+            problems.append("AZURE_STORAGE_CONNECTION_STRING: has neither AccountName= nor BlobEndpoint=")
+    return problems
 
 
 def format_validation_error(exc: ValidationError) -> list[str]:
@@ -238,7 +245,12 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
         else:
             settings = Settings(**overrides)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc)) from None
+        problems = format_validation_error(exc)
+        raw = {k: v for k, v in (os.environ if env is None else env).items() if v != ""}
+        raw.update(overrides)
+        named = {line.split(":", 1)[0] for line in problems}
+        problems += [p for p in cross_field_problems(raw) if p.split(":", 1)[0] not in named]
+        raise ConfigError(problems) from None
     problems = settings.cross_field_problems()
     if problems:
         raise ConfigError(problems)
