@@ -12,9 +12,10 @@ import time
 import httpx
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
+from pydantic import BaseModel
 
-from mydocs.backend.auth import (LOCAL_DEV, AuthError, CurrentUser, EntraTokenValidator, Principal,
-                                 build_validator, install_auth_error_handler, require_user)
+from mydocs.backend.auth import (LOCAL_DEV, AuthError, BearerAuthMiddleware, CurrentUser, EntraTokenValidator,
+                                 Principal, build_validator, install_auth_error_handler, require_user)
 from oidc_provider import OidcProvider, b64url, unsigned_token
 
 
@@ -297,15 +298,25 @@ def test_constructor_refuses_bad_config():
 
 # ---- the FastAPI wiring (a real app, real ASGI stack, the validator above) ----
 
-def make_app(validator: EntraTokenValidator | None) -> FastAPI:
+class Echo(BaseModel):
+    paths: list[str]
+
+
+def make_app(validator: EntraTokenValidator | None, *, gate: bool = False) -> FastAPI:
     app = FastAPI()
     app.state.token_validator = validator
     install_auth_error_handler(app)
+    if gate:
+        app.add_middleware(BearerAuthMiddleware, prefix="/api/v1")
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(require_user)])
 
     @api.get("/whoami")
     async def whoami(user: CurrentUser) -> dict:
         return {"sub": user.sub, "name": user.name}
+
+    @api.post("/echo")
+    async def echo(body: Echo, user: CurrentUser) -> dict:
+        return {"sub": user.sub, "paths": body.paths}
 
     @app.get("/health")
     async def health() -> dict:
@@ -346,6 +357,46 @@ async def test_http_valid_and_bad_tokens(idp, validator):
 
         r = await c.get("/health")
         assert r.status_code == 200
+
+
+@pytest.mark.parametrize("gate", [False, True])
+async def test_http_same_answers_with_and_without_gate(idp, validator, gate):
+    async with client_for(make_app(validator, gate=gate)) as c:
+        r = await c.post("/api/v1/echo", json={"paths": ["a"]}, headers={"Authorization": f"Bearer {idp.token()}"})
+        assert r.status_code == 200 and r.json() == {"sub": "user-sub-123", "paths": ["a"]}
+        r = await c.get("/api/v1/whoami", headers={"Authorization": "Bearer x.y.z"})
+        assert r.status_code == 401 and r.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+        r = await c.get("/api/v1/whoami", headers={"Authorization": "Basic abc"})
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+        assert (await c.get("/health")).status_code == 200
+
+
+async def test_gate_answers_before_the_body_is_read(idp, validator):
+    """With BearerAuthMiddleware an anonymous client gets 401 without the server reading its body."""
+    consumed = 0
+
+    async def body():
+        nonlocal consumed
+        for _ in range(64):
+            consumed += 1
+            yield b"x" * 65536
+
+    async with client_for(make_app(validator, gate=True)) as c:
+        r = await c.post("/api/v1/echo", content=body(), headers={"content-type": "application/json"})
+        assert r.status_code == 401 and r.json()["error_code"] == "not_authenticated"
+        assert consumed <= 1, f"{consumed} chunks read before the 401"
+        r = await c.post("/api/v1/echo", content=b"{not json", headers={"content-type": "application/json"})
+        assert r.status_code == 401, "malformed body from an anonymous client: 401, not 422"
+        idp.stop()
+        try:
+            r = await c.post("/api/v1/echo", content=b"{", headers={"content-type": "application/json",
+                                                                  "Authorization": f"Bearer {idp.token()}"})
+            assert r.status_code == 503 and r.json()["error_code"] == "auth_unavailable"
+        finally:
+            idp.start()
+    async with client_for(make_app(None, gate=True)) as c:
+        r = await c.post("/api/v1/echo", json={"paths": []})
+        assert r.status_code == 200 and r.json()["sub"] == "local-dev"
 
 
 async def test_http_key_endpoint_down_is_503(idp, validator):

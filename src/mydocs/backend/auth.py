@@ -287,43 +287,89 @@ def build_validator(settings: "Settings") -> EntraTokenValidator | None:
 
 
 _MISSING = object()
+_SCOPE_KEY = "mydocs.principal"   # where BearerAuthMiddleware leaves the caller (this request's ASGI scope)
 
 
-async def require_user(request: Request) -> Principal:
-    """FastAPI dependency: the caller from `Authorization: Bearer <token>`, or LOCAL_DEV when auth is off."""
-    validator = getattr(request.app.state, "token_validator", _MISSING)
+async def _authenticate(state: Any, authorization: str | None) -> Principal:
+    validator = getattr(state, "token_validator", _MISSING)
     if validator is _MISSING:
         # Fail closed: the lifespan did not decide whether auth is on.
         logger.error("auth: app.state.token_validator is not set; refusing the request")
         raise AuthError.unavailable("authentication is not initialised")
     if validator is None:
         return LOCAL_DEV
-    header = request.headers.get("authorization")
-    if header is None or not header.strip():
+    if authorization is None or not authorization.strip():
         raise AuthError.missing("missing Authorization header (Bearer token required)")
-    scheme, *rest = header.split(None, 1)
+    scheme, *rest = authorization.split(None, 1)
     if scheme.lower() != "bearer":
         raise AuthError.missing("Authorization header must use the Bearer scheme")
     return await validator.validate(rest[0].strip() if rest else "")
 
 
+async def require_user(request: Request) -> Principal:
+    """FastAPI dependency: the caller from `Authorization: Bearer <token>`, or LOCAL_DEV when auth is off."""
+    principal = request.scope.get(_SCOPE_KEY)
+    if isinstance(principal, Principal):
+        return principal          # already authenticated by BearerAuthMiddleware for this request
+    return await _authenticate(request.app.state, request.headers.get("authorization"))
+
+
 CurrentUser = Annotated[Principal, Depends(require_user)]
 
 
-def _auth_error_response(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AuthError)
+def _error_response(exc: AuthError, state: Any) -> JSONResponse:
     headers: dict[str, str] = {}
     if exc.status_code == 401:
         headers["WWW-Authenticate"] = (f'Bearer error="{exc.www_error}", error_description="{exc.detail}"'
                                        if exc.www_error else "Bearer")
     elif exc.status_code == 503:
-        validator = getattr(request.app.state, "token_validator", None)
+        validator = getattr(state, "token_validator", None)
         retry = getattr(validator, "min_refresh_interval_seconds", 30)
         headers["Retry-After"] = str(max(1, int(retry)))
     return JSONResponse(status_code=exc.status_code, headers=headers,
                         content={"detail": exc.detail, "error_code": exc.error_code})
 
 
+def _auth_error_response(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AuthError)
+    return _error_response(exc, request.app.state)
+
+
 def install_auth_error_handler(app: FastAPI) -> None:
     """Turn AuthError into {"detail", "error_code"} with WWW-Authenticate on 401 and Retry-After on 503."""
     app.add_exception_handler(AuthError, _auth_error_response)
+
+
+class BearerAuthMiddleware:
+    """Authenticates every request under `prefix` before the app reads its body.
+
+    FastAPI reads (and parses) a JSON body before it runs route dependencies, so with `require_user`
+    alone an anonymous client can make the server buffer a large body, or get a 422 describing the
+    schema, before it is told 401. This pure ASGI middleware answers 401/503 first and leaves the
+    caller in the request's scope, where `require_user` (kept on the routers as the authoritative
+    check) picks it up without validating the token twice.
+    `app.add_middleware(BearerAuthMiddleware, prefix="/api/v1")`.
+    """
+
+    def __init__(self, app: Any, prefix: str = "/api/v1"):
+        self.app = app
+        self.prefix = prefix.rstrip("/")
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not (path == self.prefix or path.startswith(self.prefix + "/")) or scope.get("method") == "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state
+        authorization = None
+        for name, value in scope.get("headers", ()):
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+                break
+        try:
+            principal = await _authenticate(state, authorization)
+        except AuthError as exc:
+            await _error_response(exc, state)(scope, receive, send)
+            return
+        scope[_SCOPE_KEY] = principal
+        await self.app(scope, receive, send)
