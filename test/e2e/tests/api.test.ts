@@ -27,7 +27,8 @@ let info: { auth_enabled: boolean; max_upload_bytes: number; storage_backend: st
 
 beforeAll(() => {
   if (!apiUsable) return
-  expect(infoRes.status, `GET /api/v1/info: ${infoRes.body.toString().slice(0, 300)}`).toBe(200)
+  const hint = infoRes.status === 401 ? " (auth is on: set E2E_AUTH_TOKEN to a valid token, and E2E_EXPECT_AUTH=1)" : ""
+  expect(infoRes.status, `GET /api/v1/info${hint}: ${infoRes.body.toString().slice(0, 300)}`).toBe(200)
   info = json(infoRes)
 })
 

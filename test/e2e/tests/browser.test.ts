@@ -67,8 +67,9 @@ describe.skipIf(cfg.skipBrowser)("the SPA in Chromium", () => {
 
   it.runIf(authOn)("sends an unauthenticated visitor to the sign-in page", async () => {
     await page.goto(`${cfg.baseUrl}/`)
-    await expect.poll(() => page.getByRole("heading", { name: "Sign in" }).isVisible()).toBe(true)
-    expect(page.getByRole("button", { name: "Sign in with Microsoft" })).toBeTruthy()
+    const signIn = "the backend enforces auth, so the SPA must show its sign-in page (is the UI built with VITE_ENTRA_CLIENT_ID?)"
+    await expect.poll(() => page.getByRole("heading", { name: "Sign in" }).isVisible(), { message: signIn, timeout: 20_000 }).toBe(true)
+    expect(await page.getByRole("button", { name: "Sign in with Microsoft" }).isVisible(), signIn).toBe(true)
     await screenshot("sign-in")
     expect(problems.filter((p) => /Content Security Policy/i.test(p))).toEqual([])
   })
