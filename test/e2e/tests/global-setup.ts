@@ -1,12 +1,15 @@
 // Before any test: the configuration is valid, the artifacts folder exists, and BASE_URL answers.
 // A deployment that was just started gets a bounded grace period (60 s) to answer GET /health.
-import { mkdir } from "node:fs/promises"
+import { mkdir, readdir, rm } from "node:fs/promises"
+import path from "node:path"
 import { config } from "../lib/env.js"
 import { get } from "../lib/http.js"
 
 export default async function setup(): Promise<void> {
   const cfg = config()
   await mkdir(cfg.artifactsDir, { recursive: true })
+  // screenshots of an earlier run would be mistaken for this one's (other files, e.g. a persistence state, stay)
+  for (const f of await readdir(cfg.artifactsDir)) if (/^browser-.*\.png$/.test(f)) await rm(path.join(cfg.artifactsDir, f))
   const deadline = Date.now() + 60_000
   let last = ""
   for (;;) {
