@@ -58,6 +58,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        jobs = getattr(app.state, "sync_jobs", None)  # background sync/migrate jobs (mydocs.services.jobs)
+        if jobs is not None:
+            await jobs.shutdown()
         validator = app.state.token_validator
         if validator is not None:
             await validator.aclose()
