@@ -158,7 +158,7 @@ class OidcProvider:
 
     # ---- server ----
 
-    def start(self) -> "OidcProvider":
+    def start(self) -> OidcProvider:
         """Listen (again) — on the same port after stop(), so the issuer URL stays the same."""
         if self._server is not None:
             return self
@@ -190,7 +190,7 @@ class OidcProvider:
         self._server = None
         self._thread = None
 
-    def __enter__(self) -> "OidcProvider":
+    def __enter__(self) -> OidcProvider:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

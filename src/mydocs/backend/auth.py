@@ -60,15 +60,15 @@ class AuthError(Exception):
         self.www_error = www_error
 
     @classmethod
-    def missing(cls, detail: str) -> "AuthError":
+    def missing(cls, detail: str) -> AuthError:
         return cls(401, "not_authenticated", detail)
 
     @classmethod
-    def invalid(cls, detail: str) -> "AuthError":
+    def invalid(cls, detail: str) -> AuthError:
         return cls(401, "invalid_token", detail, www_error="invalid_token")
 
     @classmethod
-    def unavailable(cls, detail: str) -> "AuthError":
+    def unavailable(cls, detail: str) -> AuthError:
         return cls(503, "auth_unavailable", detail)
 
 
@@ -261,7 +261,7 @@ def _is_loopback(host: str | None) -> bool:
         return False
 
 
-def build_validator(settings: "Settings") -> EntraTokenValidator | None:
+def build_validator(settings: Settings) -> EntraTokenValidator | None:
     """The app's token validator; None (auth off, stub user local-dev) when ENTRA_TENANT_ID is unset."""
     tenant = (settings.ENTRA_TENANT_ID or "").strip()
     if not tenant:
@@ -292,12 +292,12 @@ _SCOPE_KEY = "mydocs.principal"   # where BearerAuthMiddleware leaves the caller
 
 async def _authenticate(state: Any, authorization: str | None) -> Principal:
     validator = getattr(state, "token_validator", _MISSING)
-    if validator is _MISSING:
-        # Fail closed: the lifespan did not decide whether auth is on.
-        logger.error("auth: app.state.token_validator is not set; refusing the request")
-        raise AuthError.unavailable("authentication is not initialised")
     if validator is None:
         return LOCAL_DEV
+    if not isinstance(validator, EntraTokenValidator):
+        # Fail closed: the lifespan did not decide whether auth is on (or set something else).
+        logger.error("auth: app.state.token_validator is not set; refusing the request")
+        raise AuthError.unavailable("authentication is not initialised")
     if authorization is None or not authorization.strip():
         raise AuthError.missing("missing Authorization header (Bearer token required)")
     scheme, *rest = authorization.split(None, 1)
