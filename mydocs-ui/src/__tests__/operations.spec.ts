@@ -40,9 +40,13 @@ describe('operations store', () => {
     server
       .on('POST', '/api/v1/sync/migrate/execute', () => json(202, { job_id: 'job-1' }))
       .on('GET', '/api/v1/sync/jobs/job-1', () => json(200, answers.shift()))
+    server.on('POST', '/api/v1/sync/migrate/plan', () => json(200, { copy: [], skip: [] }))
     const ops = useOperationsStore()
+    await ops.planMigrate('local', 'azure_blob')
+    expect(ops.plan?.title).toBe('Migration plan from local to azure_blob')
     await ops.executeMigrate('local', 'azure_blob', false)
-    expect(JSON.parse(server.requests[0]!.body!)).toEqual({ source_backend: 'local', target_backend: 'azure_blob', delete_source: false })
+    expect(ops.plan).toBeNull() // the job's report takes its place
+    expect(JSON.parse(server.find('POST', '/api/v1/sync/migrate/execute')[0]!.body!)).toEqual({ source_backend: 'local', target_backend: 'azure_blob', delete_source: false })
     await vi.advanceTimersByTimeAsync(0)
     expect(ops.job?.status).toBe('queued')
     await vi.advanceTimersByTimeAsync(JOB_POLL_MS)

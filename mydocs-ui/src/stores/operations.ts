@@ -45,7 +45,10 @@ export const useOperationsStore = defineStore('operations', () => {
 
   async function executeSync(backend: 'local' | 'azure_blob'): Promise<void> {
     const started = await run('Starting the sync', () => useApi().syncExecute(backend))
-    if (started) watchJob(started.job_id)
+    if (started) {
+      plan.value = null // the job's report replaces the plan
+      watchJob(started.job_id)
+    }
   }
 
   async function executeMigrate(source: 'local' | 'azure_blob', target: 'local' | 'azure_blob', deleteSource: boolean): Promise<void> {
@@ -54,7 +57,10 @@ export const useOperationsStore = defineStore('operations', () => {
       return
     }
     const started = await run('Starting the migration', () => useApi().migrateExecute(source, target, deleteSource))
-    if (started) watchJob(started.job_id)
+    if (started) {
+      plan.value = null
+      watchJob(started.job_id)
+    }
   }
 
   /** Polls GET /sync/jobs/{id} every JOB_POLL_MS until the job succeeded or failed. */
