@@ -43,3 +43,47 @@ export function compareIgnoreLists(
     extraInModule: [...m].filter((p) => !d.has(p) && !only.has(p)).sort(),
   }
 }
+
+function patternRegex(pattern: string): RegExp {
+  let p = pattern.replace(/^\.\//, "").replace(/^\/+/, "").replace(/\/+$/, "")
+  let re = ""
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!
+    if (c === "*" && p[i + 1] === "*") {
+      const atStart = i === 0 || p[i - 1] === "/"
+      const slashAfter = p[i + 2] === "/"
+      if (atStart && slashAfter) {
+        re += "(?:.*/)?"
+        i += 2
+      } else {
+        re += ".*"
+        i += 1
+      }
+    } else if (c === "*") {
+      re += "[^/]*"
+    } else if (c === "?") {
+      re += "[^/]"
+    } else {
+      re += c.replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    }
+  }
+  p = re
+  return new RegExp(`^${p}$`)
+}
+
+/**
+ * Whether a `.dockerignore`-style list (also Dagger's `ignore`) excludes a path: patterns in order,
+ * `!` re-includes, the last matching pattern wins, and a pattern that matches a parent directory
+ * matches everything below it.
+ */
+export function ignoreExcludes(patterns: string[], path: string): boolean {
+  const parts = path.replace(/^\.\//, "").split("/")
+  const prefixes = parts.map((_, i) => parts.slice(0, i + 1).join("/"))
+  let excluded = false
+  for (const raw of patterns) {
+    const negate = raw.startsWith("!")
+    const re = patternRegex(negate ? raw.slice(1) : raw)
+    if (prefixes.some((p) => re.test(p))) excluded = !negate
+  }
+  return excluded
+}
