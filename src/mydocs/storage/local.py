@@ -84,6 +84,7 @@ class LocalStorage(StorageBackend):
         digest = hashlib.sha256()
         size = 0
         done = closed = False
+        buffer = bytearray()  # small network chunks are gathered into ~1 MiB writes (one thread hop each)
         try:
             async for chunk in chunks:
                 if not chunk:
@@ -92,7 +93,12 @@ class LocalStorage(StorageBackend):
                 if max_bytes is not None and size > max_bytes:
                     raise ObjectTooLarge(max_bytes)
                 digest.update(chunk)
-                await asyncio.to_thread(_write_all, fd, chunk)
+                buffer += chunk
+                if len(buffer) >= CHUNK_SIZE:
+                    data, buffer = bytes(buffer), bytearray()
+                    await asyncio.to_thread(_write_all, fd, data)
+            if buffer:
+                await asyncio.to_thread(_write_all, fd, bytes(buffer))
             await asyncio.to_thread(os.fsync, fd)
             closed = True
             os.close(fd)
