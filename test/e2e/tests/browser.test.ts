@@ -2,7 +2,8 @@
 // UI, finds it listed, opens it (also by deep link), downloads it and checks the bytes, then deletes it.
 // Screenshots go to E2E_ARTIFACTS. With auth on, the SPA must send the browser to its sign-in page.
 import { createHash } from "node:crypto"
-import { mkdtemp, readFile, rm } from "node:fs/promises"
+import { constants } from "node:fs"
+import { access, mkdtemp, readFile, rm } from "node:fs/promises"
 import os from "node:os"
 import path from "node:path"
 import { chromium, type BrowserContext, type Page } from "playwright-core"
@@ -40,6 +41,9 @@ describe.skipIf(cfg.skipBrowser)("the SPA in Chromium", () => {
   }
 
   beforeAll(async () => {
+    await access(cfg.chromiumPath, constants.X_OK).catch(() => {
+      throw new Error(`no Chromium at CHROMIUM_PATH=${cfg.chromiumPath}: install it (Debian: apt-get install chromium), point CHROMIUM_PATH at it, or set E2E_SKIP_BROWSER=1`)
+    })
     userDataDir = await mkdtemp(path.join(os.tmpdir(), "mydocs-e2e-chromium-"))
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: cfg.chromiumPath,
