@@ -267,7 +267,7 @@ export class Mydocs {
   }
 
   /**
-   * Lints the workflows (actionlint) and renders every kustomize overlay (kubectl kustomize).
+   * Lints the workflows (actionlint with shellcheck) and renders every kustomize overlay (kubectl kustomize).
    */
   @func()
   async lint(): Promise<string> {
@@ -276,6 +276,7 @@ export class Mydocs {
       .from(GOLANG_IMAGE)
       .withMountedCache("/go/pkg/mod", dag.cacheVolume("mydocs-go-mod"))
       .withEnvVariable("CGO_ENABLED", "0")
+      .withExec(["apk", "add", "--no-cache", "shellcheck"]) // actionlint runs it on every run: script
       .withExec(["go", "install", `github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}`])
       .withDirectory("/src", this.source)
       .withWorkdir("/src")
