@@ -37,10 +37,12 @@ BLOCK_SIZE = 4 * 1024 * 1024
 CHECK_TIMEOUT_SECONDS = 5.0
 # The SDK's default retry waits 15 s, 18 s, 24 s between attempts: a readiness probe or a request would hang for
 # more than a minute on an unreachable endpoint. Three quick retries (about 1 s, 3 s, 5 s) instead.
-_CLIENT_OPTIONS: dict[str, Any] = {"connection_timeout": 10, "read_timeout": 120,
-                                   "retry_policy": ExponentialRetry(initial_backoff=1, increment_base=2,
-                                                                    retry_total=3, random_jitter_range=1),
-                                   "max_single_get_size": 4 * 1024 * 1024, "max_chunk_get_size": 4 * 1024 * 1024}
+# A fresh policy per client: a pipeline policy holds its `next` link, so one shared instance would route every
+# client's requests through the transport of the client built last (closing that one broke all the others).
+def _client_options() -> dict[str, Any]:
+    return {"connection_timeout": 10, "read_timeout": 120,
+            "retry_policy": ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=3, random_jitter_range=1),
+            "max_single_get_size": 4 * 1024 * 1024, "max_chunk_get_size": 4 * 1024 * 1024}
 
 
 def _reason(exc: BaseException) -> str:
@@ -72,7 +74,7 @@ class AzureBlobStorage(StorageBackend):
         container = settings.AZURE_STORAGE_CONTAINER_NAME
         if settings.AZURE_STORAGE_CONNECTION_STRING:
             service = BlobServiceClient.from_connection_string(settings.AZURE_STORAGE_CONNECTION_STRING,
-                                                               **_CLIENT_OPTIONS)
+                                                               **_client_options())
             return cls(service, container)
         name = settings.AZURE_STORAGE_ACCOUNT_NAME
         if not name:
@@ -82,12 +84,12 @@ class AzureBlobStorage(StorageBackend):
         if settings.AZURE_STORAGE_ACCOUNT_KEY:
             service = BlobServiceClient(url, credential={"account_name": name,
                                                          "account_key": settings.AZURE_STORAGE_ACCOUNT_KEY},
-                                        **_CLIENT_OPTIONS)
+                                        **_client_options())
             return cls(service, container)
         from azure.identity.aio import DefaultAzureCredential
 
         credential = DefaultAzureCredential()
-        return cls(BlobServiceClient(url, credential=credential, **_CLIENT_OPTIONS), container, credential=credential)
+        return cls(BlobServiceClient(url, credential=credential, **_client_options()), container, credential=credential)
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     async def open(self) -> None:
