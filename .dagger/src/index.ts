@@ -295,7 +295,7 @@ export class Mydocs {
   @func()
   async renderManifests(
     /** SELF_HOSTED, AZURE or K3D; SELF_HOSTED renders with the template Secret (your secret.yml never enters the module) */
-    overlay: Overlay = Overlay.K3d,
+    overlay: Overlay = Overlay.K3D,
   ): Promise<string> {
     return this.render(overlay)
   }
@@ -314,7 +314,7 @@ export class Mydocs {
     browser = true,
   ): Promise<K3dReport> {
     validateTimeout("rolloutTimeout", rolloutTimeout)
-    const dir = overlayPath(Overlay.K3d)
+    const dir = overlayPath(Overlay.K3D)
     const stamped = stampImages(await this.source.file(`${dir}/kustomization.yaml`).contents(), [
       { name: IMAGE_NAMES.backend, newTag: K3D_TAG },
       { name: IMAGE_NAMES.ui, newTag: K3D_TAG },
@@ -422,7 +422,7 @@ export class Mydocs {
     if (selection && selection.missingRequired.length > 0) {
       throw new Error(`appEnv: required secret keys without a value: ${selection.missingRequired.join(", ")}`)
     }
-    const dir = overlayPath(Overlay.Azure)
+    const dir = overlayPath(Overlay.AZURE)
     const kustomization = await this.source.file(`${dir}/kustomization.yaml`).contents()
     const target = `AKS ${cluster} (resource group ${rg}), registry ${acrLoginServer(acr)}`
 
@@ -579,7 +579,7 @@ export class Mydocs {
   private async render(overlay: Overlay): Promise<string> {
     const dir = overlayPath(overlay)
     let src = this.source
-    if (overlay === Overlay.SelfHosted && !hasEntry(await src.directory(dir).entries(), "secret.yml")) {
+    if (overlay === Overlay.SELF_HOSTED && !hasEntry(await src.directory(dir).entries(), "secret.yml")) {
       src = src.withFile(`${dir}/secret.yml`, src.file("deploy/k8s/base/secret.yml.example"))
     }
     return this.kustomize(src, dir)

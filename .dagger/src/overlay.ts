@@ -5,17 +5,23 @@
  */
 import { isMap, isSeq, parseDocument, YAMLMap } from "yaml"
 
-/** The overlays in deploy/k8s/overlays (enum values cannot contain "-": SELF_HOSTED → self-hosted). */
+/**
+ * The overlays in deploy/k8s/overlays (enum values cannot contain "-": SELF_HOSTED → self-hosted).
+ * Member names equal their values, so the CLI spelling is the same whichever Dagger shows.
+ */
 export enum Overlay {
-  SelfHosted = "SELF_HOSTED",
-  Azure = "AZURE",
-  K3d = "K3D",
+  /** deploy/k8s/overlays/self-hosted */
+  SELF_HOSTED = "SELF_HOSTED",
+  /** deploy/k8s/overlays/azure */
+  AZURE = "AZURE",
+  /** deploy/k8s/overlays/k3d */
+  K3D = "K3D",
 }
 
 const OVERLAY_DIRS: Record<Overlay, string> = {
-  [Overlay.SelfHosted]: "deploy/k8s/overlays/self-hosted",
-  [Overlay.Azure]: "deploy/k8s/overlays/azure",
-  [Overlay.K3d]: "deploy/k8s/overlays/k3d",
+  [Overlay.SELF_HOSTED]: "deploy/k8s/overlays/self-hosted",
+  [Overlay.AZURE]: "deploy/k8s/overlays/azure",
+  [Overlay.K3D]: "deploy/k8s/overlays/k3d",
 }
 
 /** The overlay's directory relative to the repository root. */

@@ -23,9 +23,9 @@ images:
 
 describe("overlayPath", () => {
   it("maps the enum to deploy/k8s/overlays/<dir>", () => {
-    expect(overlayPath(Overlay.SelfHosted)).toBe("deploy/k8s/overlays/self-hosted")
-    expect(overlayPath(Overlay.Azure)).toBe("deploy/k8s/overlays/azure")
-    expect(overlayPath(Overlay.K3d)).toBe("deploy/k8s/overlays/k3d")
+    expect(overlayPath(Overlay.SELF_HOSTED)).toBe("deploy/k8s/overlays/self-hosted")
+    expect(overlayPath(Overlay.AZURE)).toBe("deploy/k8s/overlays/azure")
+    expect(overlayPath(Overlay.K3D)).toBe("deploy/k8s/overlays/k3d")
   })
   it("refuses anything else", () => {
     expect(() => overlayPath("self-hosted")).toThrow(/overlay: one of SELF_HOSTED, AZURE, K3D/)

@@ -24,7 +24,7 @@ function stampAndRender(overlay: Overlay, stamps: ImageStamp[]): string {
 describe("deployAks on deploy/k8s/overlays/azure", () => {
   it("pins both images to ACR by digest", () => {
     const d = (c: string) => `sha256:${c.repeat(64)}`
-    const rendered = stampAndRender(Overlay.Azure, [
+    const rendered = stampAndRender(Overlay.AZURE, [
       { name: IMAGE_NAMES.backend, newName: acrRepository("mydocsacr", IMAGE_NAMES.backend), digest: d("1") },
       { name: IMAGE_NAMES.ui, newName: acrRepository("mydocsacr", IMAGE_NAMES.ui), digest: d("2") },
     ])
@@ -42,7 +42,7 @@ describe("deployAks on deploy/k8s/overlays/azure", () => {
 describe("testOnK3d on deploy/k8s/overlays/k3d", () => {
   it("uses the three imported images, awaits every Deployment, and matches any host", () => {
     const tag = "k3d-test"
-    const rendered = stampAndRender(Overlay.K3d, [
+    const rendered = stampAndRender(Overlay.K3D, [
       { name: IMAGE_NAMES.backend, newTag: tag },
       { name: IMAGE_NAMES.ui, newTag: tag },
       { name: "mydocs-test-mongo", newTag: tag },
