@@ -76,6 +76,12 @@ describe("the SPA through nginx", () => {
     }
   })
 
+  it("answers a missing hashed asset with 404, never index.html (which would then be cached immutable)", async () => {
+    const res = await get("/assets/index-e2eMissing0.js")
+    expect(res.status).toBe(404)
+    expect(res.body.toString("utf8")).not.toContain('<div id="app">')
+  })
+
   it("gzips text assets (and the bytes unzip to the original)", async () => {
     const text = [...new Set([assets.find((a) => a.endsWith(".js")), assets.find((a) => a.endsWith(".css"))])].filter(Boolean) as string[]
     expect(text.length).toBeGreaterThan(0)
