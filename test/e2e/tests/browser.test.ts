@@ -60,7 +60,11 @@ describe.skipIf(cfg.skipBrowser)("the SPA in Chromium", () => {
       if (m.type() === "error") problems.push(`console: ${m.text()}`)
     })
     page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`))
-    page.on("requestfailed", (r) => problems.push(`requestfailed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`))
+    page.on("requestfailed", (r) => {
+      // a request cancelled by a navigation (net::ERR_ABORTED) is the browser's doing, not a failure
+      const reason = r.failure()?.errorText ?? ""
+      if (!reason.includes("ERR_ABORTED")) problems.push(`requestfailed: ${r.method()} ${r.url()} ${reason}`)
+    })
   })
 
   afterAll(async () => {
