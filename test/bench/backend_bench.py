@@ -84,6 +84,42 @@ def tree_kib(pid: int, field: str) -> int:
     return sum(proc_status_kib(p, field) for p in process_tree(pid))
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """user + system CPU time of the tree (utime, stime of /proc/PID/stat): the work done, whatever the load."""
+    ticks = 0
+    for p in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5), counted after the comm field
+    return ticks / CLK_TCK
+
+
+def own_cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+class CpuClock:
+    """Wall time, the backend's CPU time and this client's CPU time over a block."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+
+    def __enter__(self) -> CpuClock:
+        self.wall, self.server, self.client = time.perf_counter(), tree_cpu_seconds(self.pid), own_cpu_seconds()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.server = tree_cpu_seconds(self.pid) - self.server
+        self.client = own_cpu_seconds() - self.client
+
+
 def reset_hwm(pid: int) -> bool:
     """Reset VmHWM to the current RSS for the tree (`echo 5 > /proc/PID/clear_refs`, Linux >= 4.0)."""
     try:
@@ -148,23 +184,27 @@ def raw_disk_write(folder: Path, payload: Payload) -> None:
     path.unlink()
 
 
-async def bench_uploads(client: httpx.AsyncClient, raw_dir: Path, seeds: Seeds, size: int, files: int,
-                        reps: int) -> tuple[list[float], list[float]]:
+async def bench_uploads(client: httpx.AsyncClient, pid: int, raw_dir: Path, seeds: Seeds, size: int, files: int,
+                        reps: int) -> tuple[list[float], list[float], float, float]:
     """`reps` repetitions; each uploads `files` files of `size` bytes one after the other, then writes the very
-    same bytes raw (write + fsync per file). Returns the MB/s of each repetition: (api, raw)."""
+    same bytes raw (write + fsync per file). Returns the MB/s of each repetition (api, raw), and the backend's and
+    the client's CPU seconds per MB uploaded."""
     api_rates, raw_rates = [], []
+    server_cpu = client_cpu = 0.0
     mb = size * files / 1e6
     for rep in range(reps):
         payloads = [seeds.payload(size) for _ in range(files)]  # made (and hashed) before the clock starts
-        t = time.perf_counter()
-        for i, p in enumerate(payloads):
-            await upload_one(client, p, f"bench-{size}-{rep}-{i}.bin")
-        api_rates.append(mb / (time.perf_counter() - t))
+        with CpuClock(pid) as clock:
+            for i, p in enumerate(payloads):
+                await upload_one(client, p, f"bench-{size}-{rep}-{i}.bin")
+        api_rates.append(mb / clock.wall)
+        server_cpu += clock.server
+        client_cpu += clock.client
         t = time.perf_counter()
         for p in payloads:
             await asyncio.to_thread(raw_disk_write, raw_dir, p)
         raw_rates.append(mb / (time.perf_counter() - t))
-    return api_rates, raw_rates
+    return api_rates, raw_rates, server_cpu / (mb * reps), client_cpu / (mb * reps)
 
 
 async def bench_concurrent(base: str, pid: int, seeds: Seeds, size: int, clients: int) -> dict:
@@ -175,6 +215,7 @@ async def bench_concurrent(base: str, pid: int, seeds: Seeds, size: int, clients
     sampler = RssSampler(pid)
     sampler.start()
     t = time.perf_counter()
+    cpu = tree_cpu_seconds(pid)
     try:
         async def one(i: int) -> None:  # four clients: a client (and a connection) each
             async with httpx.AsyncClient(base_url=base, timeout=900) as own:
@@ -184,36 +225,90 @@ async def bench_concurrent(base: str, pid: int, seeds: Seeds, size: int, clients
     finally:
         sampled = sampler.stop()
     elapsed = time.perf_counter() - t
-    return {"before": before, "hwm": tree_kib(pid, "VmHWM"), "sampled": sampled, "reset": reset,
+    cpu = tree_cpu_seconds(pid) - cpu
+    return {"cpu_ms_per_mb": cpu * 1000 / (size * clients / 1e6), "before": before, "hwm": tree_kib(pid, "VmHWM"), "sampled": sampled, "reset": reset,
             "hwm_after_reset": hwm_after_reset, "procs": len(process_tree(pid)),
             "rate": size * clients / 1e6 / elapsed, "seconds": elapsed}
 
 
-async def bench_health(base: str, total: int, concurrency: int, cap_seconds: float) -> dict:
-    """`total` GET /health requests shared by `concurrency` keep-alive connections; stops early at the time cap."""
+class RawConnection:
+    """One keep-alive HTTP/1.1 connection on asyncio streams: a load generator that costs the client little CPU
+    (httpx spends several times the backend's CPU per small request, so it would measure itself)."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def __aenter__(self) -> RawConnection:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            await self.writer.wait_closed()
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        assert self.reader is not None and self.writer is not None
+        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n\r\n".encode())
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+        if "content-length" not in headers:
+            raise RuntimeError(f"GET {path}: no Content-Length in the answer ({lines[0]})")
+        return status, await self.reader.readexactly(int(headers["content-length"]))
+
+
+async def bench_health(base: str, pid: int, client_kind: str, total: int, concurrency: int,
+                       cap_seconds: float) -> dict:
+    """`total` GET /health requests shared by `concurrency` keep-alive connections (raw HTTP/1.1 or an httpx
+    AsyncClient); stops early at the time cap."""
     issued = done = 0
     latencies: list[float] = []
-    deadline = time.perf_counter() + cap_seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, timeout=10, limits=limits) as client:
-        await client.get("/health")  # warm-up: connection set up outside the clock
+    host, port = base.removeprefix("http://").split(":")
 
-        async def worker() -> None:
-            nonlocal issued, done
-            while issued < total and time.perf_counter() < deadline:
-                issued += 1
-                t = time.perf_counter()
-                r = await client.get("/health")
-                latencies.append(time.perf_counter() - t)
-                if r.status_code != 200:
-                    raise RuntimeError(f"GET /health answered {r.status_code}: {r.text[:200]}")
-                done += 1
+    async def worker(get) -> None:
+        nonlocal issued, done
+        while issued < total and time.perf_counter() < deadline:
+            issued += 1
+            t = time.perf_counter()
+            status, body = await get("/health")
+            latencies.append(time.perf_counter() - t)
+            if status != 200:
+                raise RuntimeError(f"GET /health answered {status}: {body[:200]!r}")
+            done += 1
 
-        t = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - t
+    async def raw_worker() -> None:
+        async with RawConnection(host, int(port)) as conn:
+            await conn.get("/health")  # connection set up (and one request) before the count starts
+            await ready.wait()
+            await worker(conn.get)
+
+    ready = asyncio.Event()
+    deadline = time.perf_counter() + cap_seconds + 60
+    if client_kind == "raw":
+        tasks = [asyncio.create_task(raw_worker()) for _ in range(concurrency)]
+        await asyncio.sleep(0.5)
+        with CpuClock(pid) as clock:
+            deadline = time.perf_counter() + cap_seconds
+            ready.set()
+            await asyncio.gather(*tasks)
+    else:
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(base_url=base, timeout=10, limits=limits) as client:
+            async def get(path: str) -> tuple[int, bytes]:
+                r = await client.get(path)
+                return r.status_code, r.content
+
+            await asyncio.gather(*(client.get("/health") for _ in range(concurrency)))  # connections opened
+            with CpuClock(pid) as clock:
+                deadline = time.perf_counter() + cap_seconds
+                await asyncio.gather(*(worker(get) for _ in range(concurrency)))
     latencies.sort()
-    return {"done": done, "seconds": elapsed, "rps": done / elapsed, "capped": done < total,
+    return {"done": done, "seconds": clock.wall, "rps": done / clock.wall, "capped": done < total,
+            "server_ms": clock.server / done * 1000, "client_ms": clock.client / done * 1000,
             "p50_ms": latencies[len(latencies) // 2] * 1000, "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000}
 
 
@@ -309,18 +404,21 @@ async def run(args: argparse.Namespace) -> None:
         async with httpx.AsyncClient(base_url=base, timeout=900) as client:
             await upload_one(client, seeds.payload(64 * 1024), "warmup.bin")
             for size, files, reps in ((MIB, small_files, small_reps), (big, 1, big_reps)):
-                api, raw = await bench_uploads(client, raw_dir, seeds, size, files, reps)
+                api, raw, server_cpu, client_cpu = await bench_uploads(client, server.pid, raw_dir, seeds, size,
+                                                                       files, reps)
                 what = f"{size // MIB} MiB files ({files} per run, {reps} runs, median)"
                 print(f"upload {what}")
                 print(f"  via the API     {fmt(api)}")
                 print(f"  raw disk write  {fmt(raw)}")
                 print(f"  ratio API/raw   {statistics.median(api) / statistics.median(raw):8.2f}")
+                print(f"  CPU per MB uploaded: backend {server_cpu * 1000:.1f} ms, bench client "
+                      f"{client_cpu * 1000:.1f} ms")
 
         c = await bench_concurrent(base, server.pid, seeds, big, 4)
         peak_mib = c["hwm"] / 1024
         verdict = "PASS" if peak_mib <= RSS_TARGET_MIB else "FAIL"
         print(f"4 concurrent clients uploading {big // MIB} MiB each ({c['seconds']:.1f} s, "
-              f"aggregate {c['rate']:.1f} MB/s)")
+              f"aggregate {c['rate']:.1f} MB/s, backend CPU {c['cpu_ms_per_mb']:.1f} ms per MB)")
         if c["reset"]:
             print(f"  backend RSS before {c['before'] / 1024:.1f} MiB; VmHWM reset to "
                   f"{c['hwm_after_reset'] / 1024:.1f} MiB just before the uploads")
@@ -333,11 +431,15 @@ async def run(args: argparse.Namespace) -> None:
               + (" (--quick: files are smaller than 100 MiB, the target is not judged by this run)"
                  if args.quick else ""))
 
-        h = await bench_health(base, health_total, args.concurrency, args.health_cap)
-        print(f"GET /health: {h['rps']:8.0f} requests/s ({h['done']} requests in {h['seconds']:.2f} s, "
-              f"{args.concurrency} concurrent keep-alive connections, one uvicorn worker; "
-              f"latency p50 {h['p50_ms']:.1f} ms, p99 {h['p99_ms']:.1f} ms"
-              + ("; stopped at the time cap" if h["capped"] else "") + ")")
+        for kind, label in (("raw", "raw keep-alive HTTP/1.1 client"), ("httpx", "httpx AsyncClient")):
+            h = await bench_health(base, server.pid, kind, health_total, args.concurrency, args.health_cap)
+            print(f"GET /health, {label}: {h['rps']:8.0f} requests/s ({h['done']} requests in {h['seconds']:.2f} s, "
+                  f"{args.concurrency} concurrent keep-alive connections, one uvicorn worker"
+                  + ("; stopped at the time cap" if h["capped"] else "") + ")")
+            print(f"  latency p50 {h['p50_ms']:.1f} ms, p99 {h['p99_ms']:.1f} ms; CPU per request: backend "
+                  f"{h['server_ms']:.2f} ms, bench client {h['client_ms']:.2f} ms")
+        print("  (1000 / backend CPU ms per request = what one idle core could serve)")
+        print(f"load average at the end {os.getloadavg()[0]:.1f}")
         print(f"bench client peak RSS (VmHWM) {proc_status_kib(os.getpid(), 'VmHWM') / 1024:.1f} MiB")
     finally:
         stop_group(server)
