@@ -425,3 +425,31 @@ async def test_upload_is_streamed_not_buffered(make_settings, make_client):
             tracemalloc.stop()
     assert r.status_code == 201 and r.json()["results"][0]["document"]["sha256"] == payload.sha256
     assert peak < 16 * MIB, f"peak traced allocations {peak / MIB:.1f} MiB for a {LIMIT // MIB} MiB upload"
+
+
+async def test_client_disconnect_mid_upload_leaves_nothing(api, mongo_db):
+    """The ASGI server reports a vanished client as `http.disconnect`: the half-written file must vanish too."""
+    from bodies import MultipartBody
+
+    body = MultipartBody([("file", "files", "cut.bin", "application/octet-stream", Payload(8 * MIB, seed=3).chunks())])
+    chunks = [c async for c in body.stream()][:4]  # headers + the first 3 MiB, then the client is gone
+    messages = [{"type": "http.request", "body": c, "more_body": True} for c in chunks]
+    messages.append({"type": "http.disconnect"})
+    sent: list[dict] = []
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/api/v1/documents/upload", "raw_path": b"/api/v1/documents/upload", "query_string": b"",
+             "headers": [(b"host", b"testserver"), (b"content-type", body.content_type.encode())],
+             "client": ("127.0.0.1", 5000), "server": ("testserver", 80), "root_path": "",
+             "state": {}, "app": api.app}
+    await api.app(scope, receive, send)
+    assert await mongo_db.documents.count_documents({}) == 0
+    assert await stored_keys(api) == []
+    if api.backend == "local":
+        assert not api.settings.managed_root.exists() or not any(api.settings.managed_root.rglob("*"))

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from starlette.requests import ClientDisconnect
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mydocs.backend.deps import ContextDep
@@ -107,6 +108,9 @@ async def upload_documents(request: Request, ctx: ContextDep) -> dict[str, Any]:
     except StorageUnavailable as exc:
         await service.rollback(created)
         raise _storage_error(exc) from None
+    except ClientDisconnect:  # the partial file was already discarded by the storage backend
+        await service.rollback(created)
+        raise ApiError(400, "client_disconnected", "the client went away during the upload") from None
     except BaseException:
         await service.rollback(created)
         raise
