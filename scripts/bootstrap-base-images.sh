@@ -136,7 +136,7 @@ if up_to_date "$NGINX_IMAGE" "$h"; then log "$NGINX_IMAGE up to date"; else
   ln -s /dev/stderr "$ov/var/log/nginx/error.log"
   REMOVE_PATHS="etc/nginx/sites-enabled/default" import_image "$NGINX_IMAGE" "$h" "$t" "$ov" \
     "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
-    "EXPOSE 80" "STOPSIGNAL SIGQUIT" 'CMD ["nginx", "-g", "daemon off;"]'
+    "EXPOSE 80" 'CMD ["nginx", "-g", "daemon off;"]'
   rm -rf "$ov"
 fi
 docker run --rm "$NGINX_IMAGE" sh -c '[ ! -e /etc/nginx/sites-enabled/default ] && nginx -t && command -v wget' >/dev/null 2>&1 \
@@ -183,13 +183,13 @@ file_is_static "$FERRETDB_BIN" || die "$FERRETDB_BIN is dynamically linked (buil
 h="$(recipe ferretdb "$(sha256sum "$FERRETDB_BIN" | cut -d' ' -f1)")"
 if up_to_date "$MONGO_IMAGE" "$h"; then log "$MONGO_IMAGE up to date"; else
   w="$(mktemp -d)"
-  mkdir -p "$w/state" "$w/tmp"; chmod 1777 "$w/tmp"; chown 65534:65534 "$w/state"
+  mkdir -p "$w/data/db" "$w/tmp"; chmod 1777 "$w/tmp"; chown 65534:65534 "$w/data/db"
   install -m 0755 "$FERRETDB_BIN" "$w/ferretdb"
   tar --numeric-owner -C "$w" -c . | docker import \
     --change "LABEL $LABEL=$h" \
-    --change "ENV FERRETDB_HANDLER=sqlite" --change "ENV FERRETDB_SQLITE_URL=file:/state/" \
+    --change "ENV FERRETDB_HANDLER=sqlite" --change "ENV FERRETDB_SQLITE_URL=file:/data/db/" \
     --change "ENV FERRETDB_LISTEN_ADDR=:27017" --change "ENV FERRETDB_TELEMETRY=disable" \
-    --change "USER 65534:65534" --change "VOLUME /state" --change "EXPOSE 27017" \
+    --change "USER 65534:65534" --change "VOLUME /data/db" --change "EXPOSE 27017" \
     --change 'ENTRYPOINT ["/ferretdb"]' - "$MONGO_IMAGE" >/dev/null
   rm -rf "$w"
   log "imported $MONGO_IMAGE"
