@@ -22,7 +22,15 @@ describe("module files", () => {
     const pkg = JSON.parse(read(".dagger/package.json"))
     expect(pkg.type).toBe("module")
     for (const v of Object.values(pkg.dependencies as Record<string, string>)) expect(v).toMatch(/^\d+\.\d+\.\d+$/)
-    expect(pkg.dependencies["@dagger.io/dagger"]).toBeUndefined()
+    expect(pkg.dependencies["@dagger.io/dagger"]).toBeUndefined() // the engine bundles the SDK (./sdk)
+    // without a packageManager field the TypeScript runtime would pick yarn; the lock pins the rest
+    expect(pkg.packageManager).toMatch(/^npm@\d+\.\d+\.\d+$/)
+    const lock = JSON.parse(read(".dagger/package-lock.json"))
+    expect(lock.packages[""].dependencies).toEqual(pkg.dependencies)
+    for (const [name, version] of Object.entries(pkg.dependencies as Record<string, string>)) {
+      expect(lock.packages[`node_modules/${name}`].version).toBe(version)
+      expect(lock.packages[`node_modules/${name}`].integrity).toMatch(/^sha512-/)
+    }
     expect(JSON.parse(read("package.json")).devDependencies["@dagger.io/dagger"]).toBe("0.21.9")
     expect(JSON.parse(read("node_modules/@dagger.io/dagger/package.json")).version).toBe("0.21.9")
   })
