@@ -453,3 +453,15 @@ async def test_client_disconnect_mid_upload_leaves_nothing(api, mongo_db):
     assert await stored_keys(api) == []
     if api.backend == "local":
         assert not api.settings.managed_root.exists() or not any(api.settings.managed_root.rglob("*"))
+
+
+async def test_external_record_outside_roots_is_not_served(client, ingest_tree, mongo_db, tmp_path):
+    """A record whose external path lies outside the ingest roots (e.g. restored from a planted sidecar)."""
+    doc = (await client.post("/api/v1/documents/ingest", json={"paths": ["single.md"], "storage_mode": "external"})
+           ).json()["results"][0]["document"]
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"not for you")
+    await mongo_db.documents.update_one({"_id": doc["id"]}, {"$set": {"file_key": str(secret)}})
+    r = await client.get(f"/api/v1/documents/{doc['id']}/file")
+    assert r.status_code == 403 and r.json()["error_code"] == "path_outside_ingest_roots"
+    assert b"not for you" not in r.content

@@ -239,8 +239,17 @@ class DocumentService:
         items = [document_view(rec) async for rec in cursor]
         return {"items": items, "total": total, "page": page, "page_size": page_size}
 
+    def external_path(self, rec: dict[str, Any]) -> Path:
+        """An external file is served only while it lies inside a configured ingest root (a record or sidecar
+        naming any other path, e.g. restored from a planted sidecar, is refused)."""
+        real = Path(os.path.realpath(rec["file_key"]))
+        if not any(_within(real, Path(os.path.realpath(r))) for r in self.ctx.settings.ingest_roots):
+            raise OutsideIngestRoots(rec["file_key"])
+        return real
+
     async def file_size(self, rec: dict[str, Any]) -> int:
         if rec["storage_mode"] == "external":
+            self.external_path(rec)
             try:
                 return (await asyncio.to_thread(os.stat, rec["file_key"])).st_size
             except FileNotFoundError:
@@ -253,7 +262,7 @@ class DocumentService:
 
     async def open_file(self, rec: dict[str, Any], start: int, end: int | None) -> AsyncIterator[bytes]:
         if rec["storage_mode"] == "external":
-            return _file_chunks(Path(rec["file_key"]), start, end)
+            return _file_chunks(self.external_path(rec), start, end)
         storage = await self.ctx.storage(rec["storage_backend"])
         return storage.read_stream(rec["file_key"], start=start, end=end)
 

@@ -189,6 +189,9 @@ async def download_document(doc_id: str, request: Request, ctx: ContextDep) -> R
         size = await service.file_size(rec)
     except DocumentNotFound:
         raise _not_found(doc_id) from None
+    except OutsideIngestRoots:
+        raise ApiError(403, "path_outside_ingest_roots", "the document's external file is not inside a "
+                       "configured ingest root (MYDOCS_INGEST_ROOTS)") from None
     except ObjectNotFound:
         raise ApiError(404, "file_missing", "the document's file is missing from storage "
                        "(run `mydocs sync run` to report such records)") from None
