@@ -1,7 +1,9 @@
 // The router guard in both modes, with the real router, Pinia, auth store and API client
 // (createMyDocs), an in-memory history and a scripted identity provider in place of Entra ID.
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
+import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
 import { createMemoryHistory } from 'vue-router'
+import App from '../App.vue'
 import { createMyDocs } from '../app'
 import type { AppConfig } from '../config'
 import type { AuthProvider } from '../auth/provider'
@@ -14,6 +16,13 @@ const AUTH: AppConfig = {
   auth: { clientId: 'client-1', authority: 'https://login.microsoftonline.com/t', scope: 'api://client-1/.default' },
 }
 const NO_AUTH: AppConfig = { apiBaseUrl: '/api/v1', auth: null }
+
+let wrapper: VueWrapper | null = null
+afterEach(() => {
+  wrapper?.unmount()
+  wrapper = null
+  document.body.innerHTML = ''
+})
 
 function start(config: AppConfig, provider?: AuthProvider) {
   const loads: string[] = []
@@ -122,5 +131,47 @@ describe('guard with sign-in configured', () => {
     idp.interactionRequired = true
     await expect(api.getDocument('d1')).rejects.toMatchObject({ errorCode: 'sign_in_required' })
     await until(() => router.currentRoute.value.name === 'login', 'login route')
+  })
+})
+
+describe('login page', () => {
+  it('after a rejected token says why, and signs in again only on click, back to the same page', async () => {
+    new FakeServer()
+      .on('GET', '/health', () => json(200, { status: 'ok' }))
+      .on('GET', '/health/ready', () => json(200, { status: 'ready', checks: {} }))
+      .on('GET', '/api/v1/info', () => json(401, { detail: 'token expired', error_code: 'token_expired' }))
+      .on('GET', '/api/v1/documents', () => json(401, { detail: 'token expired', error_code: 'token_expired' }))
+      .install()
+    const idp = new FakeIdentityProvider({ account: FakeIdentityProvider.account(), returnPath: null })
+    const { router, pinia } = start(AUTH, idp)
+    await router.push('/?q=tax')
+    wrapper = mount(App, { global: { plugins: [pinia, router] }, attachTo: document.body })
+    await until(() => router.currentRoute.value.name === 'login', 'login route')
+    await flushPromises()
+    expect(router.currentRoute.value.query.redirect).toBe('/?q=tax')
+    const alert = Array.from(document.querySelectorAll('[role="alert"]')).map((e) => e.textContent).join(' ')
+    expect(alert).toMatch(/session has expired or was rejected/)
+    expect(idp.signIns).toEqual([])
+    const button = Array.from(document.querySelectorAll('button')).find((b) => b.textContent?.trim() === 'Sign in with Microsoft')!
+    button.click()
+    await until(() => idp.signIns.length === 1, 'sign-in started')
+    expect(idp.signIns).toEqual(['/?q=tax'])
+    expect(idp.signOuts).toBe(0)
+  })
+
+  it('shows who is signed in and signs out through the provider', async () => {
+    new FakeServer()
+      .on('GET', '/api/v1/documents', () => json(200, { items: [], total: 0, page: 1, page_size: 20 }))
+      .on('GET', '/api/v1/info', () => json(200, { version: '1', auth_enabled: true, storage_backend: 'local', max_upload_bytes: 1 }))
+      .install()
+    const idp = new FakeIdentityProvider({ account: FakeIdentityProvider.account('Grace Hopper'), returnPath: null })
+    const { router, pinia } = start(AUTH, idp)
+    await router.push('/')
+    wrapper = mount(App, { global: { plugins: [pinia, router] }, attachTo: document.body })
+    await flushPromises()
+    expect(document.querySelector('.user-name')?.textContent).toBe('Grace Hopper')
+    await until(() => /Auth\s*On/.test(document.querySelector('section[aria-label="Status"]')?.textContent ?? ''), 'status auth on')
+    Array.from(document.querySelectorAll('button')).find((b) => b.textContent?.trim() === 'Sign out')!.click()
+    await until(() => idp.signOuts === 1, 'signed out')
   })
 })
