@@ -10,6 +10,7 @@ import signal
 import pytest
 
 from bodies import MIB
+from mydocs.services.jobs import JobRunner, JobStore
 from mydocs.services.migrate import MigrateService, SameBackend
 from mydocs.services.sync import SyncService
 from mydocs.sidecar import MANAGED_SIDECAR_RE, read_managed_sidecar
@@ -232,3 +233,37 @@ async def test_migrate_killed_midway_resumes_without_loss(backends, make_setting
 async def _keys(storage):
     async for info in storage.list():
         yield info.key
+
+
+async def test_cancelled_migrate_job_resumes_without_loss(backends, make_settings, make_client, mongo_db):
+    """A migrate job cancelled midway (what a server shutdown does) records why; a new job completes it."""
+    settings, local, blob = backends
+    count = 12
+    await library_on_local(make_settings, make_client, count=count, size=MIB + 1)
+    sums = await object_sums(local)
+    runner = JobRunner()
+    reached = asyncio.Event()
+
+    async def work(progress):
+        async def watch(done: int, total: int) -> None:
+            await progress(done, total)
+            if done >= 3:
+                reached.set()
+
+        return await MigrateService(local, blob).execute(delete_source=True, progress=watch)
+
+    params = {"source_backend": "local", "target_backend": "azure_blob", "delete_source": True}
+    job = await runner.start(mongo_db, "migrate", params, work)
+    await asyncio.wait_for(reached.wait(), 120)
+    await runner.shutdown()
+    stopped = await JobStore(mongo_db).get(job["_id"])
+    assert stopped["status"] == "failed" and stopped["error"].startswith("cancelled"), stopped
+    at_target = await object_sums(blob)
+    assert 3 <= len([k for k in at_target if MANAGED_SIDECAR_RE.match(k)]) < count
+    assert {**await object_sums(local), **at_target} == sums  # nothing lost
+
+    again = await runner.start(mongo_db, "migrate", params, work)
+    await runner.wait_all()
+    done = await JobStore(mongo_db).get(again["_id"])
+    assert done["status"] == "succeeded" and done["report"]["errors_count"] == 0, done
+    assert await object_sums(blob) == sums and await object_sums(local) == {}

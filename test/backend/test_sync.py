@@ -12,7 +12,14 @@ import pytest
 from bodies import upload
 from mydocs.services.jobs import JobAlreadyRunning, JobRunner, JobStore
 from mydocs.services.sync import SyncService
-from mydocs.sidecar import Sidecar, managed_sidecar_key, utcnow
+from mydocs.sidecar import (
+    Sidecar,
+    managed_file_key,
+    managed_sidecar_key,
+    read_managed_sidecar,
+    utcnow,
+    write_managed_sidecar,
+)
 from syncdata import make_documents, opened, poll_job, records, run_cli
 
 
@@ -280,3 +287,24 @@ async def test_job_of_a_dead_process_is_reported_failed(client, mongo_db):
     r = await client.post("/api/v1/sync/execute", json={"backend": "local"})
     assert r.status_code == 202
     assert (await poll_job(client, r.json()["job_id"]))["status"] == "succeeded"
+
+
+async def test_duplicate_content_is_a_conflict_not_a_second_record(api, mongo_db):
+    (doc,) = await make_documents(api, 1)
+    storage = await opened(api.settings, api.backend)
+    try:
+        sc = await read_managed_sidecar(storage, doc["id"])
+        twin = uuid.uuid4().hex
+        key = managed_file_key(twin, sc.name)
+        await storage.write_bytes(key, await storage.read_bytes(sc.file_key))
+        await write_managed_sidecar(storage, sc.model_copy(update={"id": twin, "file_key": key}))
+        kept = await SyncService(mongo_db, storage, api.settings).execute()
+        assert (kept["restored"], kept["unchanged"], kept["conflicts_count"]) == (0, 1, 1)
+        assert kept["conflicts"][0] == {"id": twin, "where": f"{api.backend}:{managed_sidecar_key(twin)}",
+                                        "reason": "duplicate_content", "existing_id": doc["id"]}
+        await mongo_db.documents.delete_many({})
+        wiped = await SyncService(mongo_db, storage, api.settings).execute()
+    finally:
+        await storage.close()
+    assert (wiped["restored"], wiped["conflicts_count"]) == (1, 1)
+    assert await mongo_db.documents.count_documents({}) == 1
