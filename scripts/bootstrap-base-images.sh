@@ -177,7 +177,7 @@ if [[ ! -x "$FERRETDB_BIN" ]]; then
   log "no FerretDB binary at $FERRETDB_BIN: running scripts/install-test-services.sh"
   bash scripts/install-test-services.sh >&2
 fi
-"$FERRETDB_BIN" --version | grep -q "v$FERRETDB_VERSION" || die "$FERRETDB_BIN is not FerretDB v$FERRETDB_VERSION"
+[[ "$("$FERRETDB_BIN" --version 2>&1)" == *"version: v$FERRETDB_VERSION"* ]] || die "$FERRETDB_BIN is not FerretDB v$FERRETDB_VERSION"
 file_is_static() { ! ldd "$1" >/dev/null 2>&1; }
 file_is_static "$FERRETDB_BIN" || die "$FERRETDB_BIN is dynamically linked (build it with CGO_ENABLED=0)"
 h="$(recipe ferretdb "$(sha256sum "$FERRETDB_BIN" | cut -d' ' -f1)")"
