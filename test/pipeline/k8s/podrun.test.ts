@@ -7,7 +7,7 @@
 //     npx vitest run --root test/pipeline k8s/podrun.test.ts
 // and is reported as skipped otherwise. The argument mapping is always tested.
 import { execFileSync, spawnSync } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { readFileSync, statSync } from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { cpuToDocker, dockerRunArgs, memoryToDocker, type PodRun } from "./lib/podrun.js"
 import { K8sCopy, type K8sObject } from "./lib/render.js"
@@ -44,7 +44,7 @@ describe("mapping a Deployment to docker run", () => {
       expect(after(a, "--cap-add")).toEqual([])
       expect(after(a, "--security-opt")).toEqual(["no-new-privileges"])
       expect(after(a, "--sysctl")).toEqual(["net.ipv4.ip_unprivileged_port_start=80"])
-      expect(after(a, "--tmpfs").map((t) => t.split(":")[0])).toEqual(["/tmp", "/var/cache/nginx", "/run"])
+      expect(after(a, "-v").map((t) => t.split(":")[1])).toEqual(["/tmp", "/var/cache/nginx", "/run"])
       expect(after(a, "--memory")).toEqual(["128m"])
       expect(after(a, "--cpus")).toEqual(["0.2"])
       expect(a.at(-1)).toBe("img-ui")
@@ -59,8 +59,12 @@ describe("mapping a Deployment to docker run", () => {
       const a = run.args
       expect(after(a, "--user")).toEqual(["10001:10001"])
       expect(after(a, "--group-add")).toEqual(["10001"])
-      expect(after(a, "--tmpfs")).toContain("/app/data:rw,exec,mode=2775,gid=10001")
-      const cfg = after(a, "-v")[0]!
+      const mounts = after(a, "-v")
+      const data = mounts.find((m) => m.endsWith(":/app/data"))!
+      const st = statSync(data.split(":")[0]!)
+      expect([st.gid, st.mode & 0o7777]).toEqual([10001, 0o2775])
+      expect(mounts.find((m) => m.endsWith(":/tmp"))).toBeTruthy()
+      const cfg = mounts.find((m) => m.endsWith(":/app/config:ro"))!
       expect(cfg).toMatch(/:\/app\/config:ro$/)
       expect(readFileSync(`${cfg.split(":")[0]}/parser.yml`, "utf8")).toContain("azure_di_model")
       const envFile = after(a, "--env-file")[0]!

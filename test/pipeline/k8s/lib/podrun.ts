@@ -1,11 +1,11 @@
 /**
  * Runs a rendered Deployment's container with Docker the way the kubelet would constrain it: same
  * user and groups, read-only root filesystem, dropped capabilities, no privilege escalation, the pod's
- * sysctls, memory/CPU limits, emptyDirs as tmpfs, the PVC as a writable tmpfs owned by fsGroup, the
+ * sysctls, memory/CPU limits, emptyDirs and the PVC as fresh directories (the claim owned by fsGroup), the
  * ConfigMap as a read-only directory, env and envFrom (through an --env-file, never the command line).
  * Used to prove the manifests' security settings against the real images, without a cluster.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { K8sObject } from "./render.js"
@@ -68,12 +68,19 @@ export function dockerRunArgs(
     const v = volumes.get(m.name)
     if (!v) throw new Error(`${deployment}: volumeMount ${m.name} has no volume`)
     if (m.subPath) throw new Error(`${deployment}: subPath mounts are not emulated`)
+    // emptyDirs and claims start empty (never a copy of the image's directory): fresh host directories
     if (v.emptyDir) {
-      args.push("--tmpfs", `${m.mountPath}:rw,exec,mode=0777`)
+      const dir = join(temp, `empty-${m.name}`)
+      mkdirSync(dir)
+      chmodSync(dir, 0o777) // the kubelet creates emptyDirs world-writable
+      args.push("-v", `${dir}:${m.mountPath}`)
     } else if (v.persistentVolumeClaim) {
-      // a fresh claim, made group-writable for fsGroup the way the kubelet does
-      const g = psc.fsGroup ?? gid
-      args.push("--tmpfs", `${m.mountPath}:rw,exec,mode=2775,gid=${g}`)
+      // a fresh claim, group-owned by fsGroup and setgid, the way the kubelet prepares it
+      const dir = join(temp, `claim-${m.name}`)
+      mkdirSync(dir)
+      chownSync(dir, 0, psc.fsGroup ?? gid)
+      chmodSync(dir, 0o2775)
+      args.push("-v", `${dir}:${m.mountPath}`)
     } else if (v.configMap) {
       const cm = objs.find((o) => o.kind === "ConfigMap" && o.metadata.name === v.configMap.name)
       if (!cm) throw new Error(`${deployment}: ConfigMap ${v.configMap.name} not rendered`)
