@@ -11,7 +11,7 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from typing import Any, TextIO
 
@@ -68,7 +68,7 @@ class ProgressOutput:
         self._last_decile = -1
         self._last: tuple[int, int] | None = None
 
-    def __enter__(self) -> "ProgressOutput":
+    def __enter__(self) -> ProgressOutput:
         if self.tty:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -112,7 +112,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return _main(lambda settings: _migrate(settings, args))
 
 
-def _main(body: Callable[[Settings], Awaitable[int]]) -> int:
+def _main(body: Callable[[Settings], Coroutine[Any, Any, int]]) -> int:
     settings = load_settings()  # ConfigError: mydocs.cli.main prints one line per problem, exit 1
     try:
         return asyncio.run(body(settings))

@@ -70,7 +70,7 @@ def error_text(exc: BaseException) -> str:
     from mydocs.sidecar import SidecarError
     from mydocs.storage.base import StorageError
 
-    if isinstance(exc, (JobFailed, StorageError, SidecarError, ValueError)):
+    if isinstance(exc, JobFailed | StorageError | SidecarError | ValueError):
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return text[:500]
     return f"unexpected error ({type(exc).__name__}); see the server log"
@@ -175,13 +175,14 @@ class JobRunner:
         return doc
 
     async def _run(self, store: JobStore, job_id: str, work: Work) -> None:
-        last = {"done": 0, "total": 0, "at": 0.0}
+        last = [0, 0]  # done, total
+        last_write = [0.0]
 
         async def progress(done: int, total: int) -> None:
-            last["done"], last["total"] = done, total
+            last[0], last[1] = done, total
             now = time.monotonic()
-            if now - last["at"] >= PROGRESS_MIN_INTERVAL or done >= total:
-                last["at"] = now
+            if now - last_write[0] >= PROGRESS_MIN_INTERVAL or done >= total:
+                last_write[0] = now
                 await store.progress(job_id, done, total)
 
         async def beat() -> None:
@@ -210,7 +211,7 @@ class JobRunner:
             beater.cancel()
             try:
                 await asyncio.shield(store.finish(job_id, report=report, error=error,
-                                                  progress=(last["done"], last["total"])))
+                                                  progress=(last[0], last[1])))
             except Exception as exc:  # e.g. the database went away at shutdown: readers see a stale job
                 log.error("job %s: could not record its end (%s)", job_id, type(exc).__name__)
 

@@ -114,7 +114,8 @@ class MigrateService:
 
     async def _listing(self) -> tuple[list[str], list[str]]:
         """Sidecar keys and every other key of the source."""
-        sidecars, others = [], []
+        sidecars: list[str] = []
+        others: list[str] = []
         async for info in self.source.list():
             (sidecars if MANAGED_SIDECAR_RE.match(info.key) else others).append(info.key)
         return sidecars, others

@@ -32,14 +32,10 @@ class MigrateBody(BaseModel):
     delete_source: bool = False
 
     @model_validator(mode="after")
-    def _different(self) -> "MigrateBody":
+    def _different(self) -> MigrateBody:
         if self.source_backend == self.target_backend:
             raise ValueError("source_backend and target_backend must be different backends")
         return self
-
-
-class MigratePlanBody(MigrateBody):
-    pass
 
 
 def _runner(request: Request) -> JobRunner:
@@ -90,7 +86,7 @@ async def sync_execute(body: SyncBody, ctx: ContextDep, request: Request, respon
 
 
 @router.post("/migrate/plan")
-async def migrate_plan(body: MigratePlanBody, ctx: ContextDep) -> dict[str, Any]:
+async def migrate_plan(body: MigrateBody, ctx: ContextDep) -> dict[str, Any]:
     """What a migration would copy and skip now (writes nothing)."""
     source = await _storage(ctx, body.source_backend)
     target = await _storage(ctx, body.target_backend)
