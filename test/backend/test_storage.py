@@ -123,3 +123,48 @@ async def test_local_writes_are_private_to_group(tmp_path):
     await storage.open()
     await storage.write_bytes("a/b", b"x")
     assert (tmp_path / "r/a/b").stat().st_mode & 0o007 == 0
+
+
+async def test_azure_auth_order(make_settings, azurite):
+    """Connection string first; then account name + key; then account name alone with DefaultAzureCredential."""
+    from azure.identity.aio import DefaultAzureCredential
+    from azure.storage.blob._shared.authentication import SharedKeyCredentialPolicy
+
+    from mydocs.storage.azure_blob import AzureBlobStorage
+
+    key = "a2V5"  # base64
+    both = AzureBlobStorage.from_settings(make_settings(MYDOCS_STORAGE_BACKEND="azure_blob",
+                                                        AZURE_STORAGE_ACCOUNT_NAME="otheraccount",
+                                                        AZURE_STORAGE_ACCOUNT_KEY=key))
+    assert both._service.url.startswith(azurite.blob_endpoint)  # the connection string wins
+    await both.close()
+    named = AzureBlobStorage.from_settings(make_settings(MYDOCS_STORAGE_BACKEND="azure_blob",
+                                                         AZURE_STORAGE_CONNECTION_STRING="",
+                                                         AZURE_STORAGE_ACCOUNT_NAME="myaccount",
+                                                         AZURE_STORAGE_ACCOUNT_KEY=key))
+    assert named._service.url == "https://myaccount.blob.core.windows.net/"
+    assert isinstance(named._service.credential, SharedKeyCredentialPolicy)
+    assert named._service.credential.account_name == "myaccount"
+    await named.close()
+    identity = AzureBlobStorage.from_settings(make_settings(MYDOCS_STORAGE_BACKEND="azure_blob",
+                                                            AZURE_STORAGE_CONNECTION_STRING="",
+                                                            AZURE_STORAGE_ACCOUNT_NAME="myaccount"))
+    assert isinstance(identity._credential, DefaultAzureCredential)
+    assert identity._service.credential is identity._credential
+    await identity.close()
+
+
+async def test_azure_container_refused_is_a_clear_error(make_settings):
+    """Wrong account key against the real Azurite: open() says why, in one line, without the key."""
+    from mydocs.storage.azure_blob import AzureBlobStorage
+    from mydocs.storage.base import StorageUnavailable
+
+    settings = make_settings(MYDOCS_STORAGE_BACKEND="azure_blob")
+    conn = settings.AZURE_STORAGE_CONNECTION_STRING.replace("AccountKey=Eby8", "AccountKey=AAAA")
+    backend = AzureBlobStorage.from_settings(make_settings(MYDOCS_STORAGE_BACKEND="azure_blob",
+                                                           AZURE_STORAGE_CONNECTION_STRING=conn))
+    with pytest.raises(StorageUnavailable) as info:
+        await backend.open()
+    await backend.close()
+    message = str(info.value)
+    assert "\n" not in message and "AAAA" not in message and "403" in message
