@@ -267,3 +267,23 @@ async def test_cancelled_migrate_job_resumes_without_loss(backends, make_setting
     done = await JobStore(mongo_db).get(again["_id"])
     assert done["status"] == "succeeded" and done["report"]["errors_count"] == 0, done
     assert await object_sums(blob) == sums and await object_sums(local) == {}
+
+
+async def test_app_shutdown_cancels_a_running_job(make_settings, make_client, mongo_db, backends):
+    """Stopping the app while a migration runs records it as cancelled (not `running` forever)."""
+    settings, local, blob = backends
+    await library_on_local(make_settings, make_client, count=20, size=MIB + 1)
+    body = {"source_backend": "local", "target_backend": "azure_blob"}
+    async with make_client(settings) as c:
+        r = await c.post("/api/v1/sync/migrate/execute", json=body)
+        assert r.status_code == 202
+        job_id = r.json()["job_id"]
+        while (await c.get(f"/api/v1/sync/jobs/{job_id}")).json()["status"] == "queued":
+            await asyncio.sleep(0.01)
+    job = await JobStore(mongo_db).get(job_id)
+    assert job["status"] == "failed" and job["error"].startswith("cancelled"), job
+    async with make_client(settings) as c:  # a new job (another replica would do the same) completes it
+        r = await c.post("/api/v1/sync/migrate/execute", json=body)
+        assert r.status_code == 202
+        assert (await poll_job(c, r.json()["job_id"]))["status"] == "succeeded"
+    assert await object_sums(blob) == await object_sums(local)
