@@ -36,6 +36,7 @@ EXTERNAL_BACKEND = "local"
 COMPARED = ("schema_version", "name", "size", "sha256", "content_type", "tags", "storage_mode", "file_key",
             "source", "created_at", "updated_at", "storage_backend")
 MAX_LISTED = 1000  # items per list in a plan or report; counts are always exact
+READ_CONCURRENCY = 16
 
 Progress = Callable[[int, int], Awaitable[None]]
 
@@ -215,9 +216,17 @@ class SyncService:
         seen: set[str] = set()
         claimed: dict[tuple[Any, Any], str] = {}
         items: list[Any] = [("managed", k) for k in managed] + [("external", p) for p in external]
-        for kind, ref in items:
+
+        async def load(kind: str, ref: Any) -> tuple[Found | None, str]:
             found = await (self._read_managed(ref, plan) if kind == "managed" else self._read_external(ref, plan))
-            await step()
+            return found, (await self._file_state(found) if found is not None else "")
+
+        loaded: list[tuple[Found | None, str]] = []
+        for start in range(0, len(items), READ_CONCURRENCY):  # reads and stats in small parallel batches
+            loaded.extend(await asyncio.gather(*(load(k, r) for k, r in items[start:start + READ_CONCURRENCY])))
+            for _ in items[start:start + READ_CONCURRENCY]:
+                await step()
+        for found, state in loaded:
             if found is None:
                 continue
             plan.scanned += 1
@@ -227,7 +236,6 @@ class SyncService:
                 continue
             seen.add(sc.id)
             current = records.get(sc.id)
-            state = await self._file_state(found)
             if state != "ok":
                 plan.missing_files.append({**_brief(current or wanted), "where": found.where, "reason": state,
                                            "has_record": current is not None, "has_sidecar": True})
