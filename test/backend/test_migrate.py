@@ -89,6 +89,11 @@ async def test_second_run_skips_by_sha256_and_plan_writes_nothing(backends, make
     assert plan["dry_run"] is True and plan["copy_count"] == 6 and plan["skip_count"] == 0
     assert plan["bytes_to_copy"] == sum(i["size"] for i in plan["copy"])
     assert await object_sums(blob) == {}  # the plan wrote nothing
+    code, out, err = await run_cli(settings, "sync", "migrate", "--from", "local", "--to", "azure_blob", "--dry-run",
+                                   "--delete-source", "--json")
+    assert code == 0, err
+    assert json.loads(out)["copy_count"] == 6 and "deletes nothing" in err
+    assert await object_sums(blob) == {} and len(await object_sums(local)) == 6
     first = await MigrateService(local, blob).execute()
     assert (first["copied"], first["skip_count"]) == (6, 0)
     second = await MigrateService(local, blob).execute()
