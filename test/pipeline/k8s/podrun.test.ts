@@ -77,6 +77,14 @@ describe("mapping a Deployment to docker run", () => {
     }
   })
 
+  it("starts from the kernel's unprivileged port limit, not Docker's 0", () => {
+    const objs = structuredClone(k3d)
+    delete objs.find((o) => o.kind === "Deployment" && o.metadata.name === "ui")!.spec.template.spec.securityContext.sysctls
+    const run = dockerRunArgs(objs, "ui", opt("ui"))
+    run.dispose()
+    expect(after(run.args, "--sysctl")).toEqual(["net.ipv4.ip_unprivileged_port_start=1024"])
+  })
+
   it("refuses what it cannot emulate", () => {
     const objs = structuredClone(k3d)
     const d = objs.find((o) => o.kind === "Deployment" && o.metadata.name === "backend")!
@@ -167,6 +175,28 @@ describe.skipIf(!enabled)("the k3d pods under their security context, with Docke
     const file = await fetch(`${base}/api/v1/documents/${id}/file`)
     expect(file.status).toBe(200)
     expect(await file.text()).toBe(`pod-run ${suffix}\n`)
+  })
+
+  it("without the pod's sysctl the non-root nginx cannot listen on port 80 (the sysctl is what makes it work)", () => {
+    const objs = structuredClone(k3d)
+    delete objs.find((o) => o.kind === "Deployment" && o.metadata.name === "ui")!.spec.template.spec.securityContext.sysctls
+    const name = `mydocs-podrun-ui-nosysctl-${suffix}`
+    const run = dockerRunArgs(objs, "ui", { image: IMAGES.ui!, name, network: net, alias: "ui-nosysctl" })
+    try {
+      docker("run", ...run.args)
+      let state = { Running: true, ExitCode: 0 }
+      for (let i = 0; i < 30 && state.Running; i++) {
+        spawnSync("sleep", ["0.5"])
+        state = JSON.parse(docker("inspect", "--format", "{{json .State}}", name))
+      }
+      const out = spawnSync("docker", ["logs", name], { encoding: "utf8" })
+      expect(state.Running).toBe(false)
+      expect(state.ExitCode).not.toBe(0)
+      expect(`${out.stdout}${out.stderr}`).toMatch(/bind\(\) to 0\.0\.0\.0:80 failed \(13: Permission denied\)/)
+    } finally {
+      spawnSync("docker", ["rm", "-f", name])
+      run.dispose()
+    }
   })
 
   it("every container still runs, as its non-root user", () => {

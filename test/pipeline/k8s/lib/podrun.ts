@@ -59,7 +59,12 @@ export function dockerRunArgs(
   if (sc.allowPrivilegeEscalation === false) args.push("--security-opt", "no-new-privileges")
   const seccomp = sc.seccompProfile?.type ?? psc.seccompProfile?.type
   if (seccomp !== "RuntimeDefault") throw new Error(`${deployment}: only seccomp RuntimeDefault (Docker's default) is emulated`)
-  for (const s of psc.sysctls ?? []) args.push("--sysctl", `${s.name}=${s.value}`)
+  // Docker lowers ip_unprivileged_port_start to 0 in every container; a Kubernetes runtime need not
+  // (containerd 1.x keeps the kernel's 1024). Start from the kernel default so only the pod's own
+  // sysctls can let a non-root process bind a low port.
+  const sysctls = new Map<string, string>([["net.ipv4.ip_unprivileged_port_start", "1024"]])
+  for (const s of psc.sysctls ?? []) sysctls.set(s.name, String(s.value))
+  for (const [k, v] of sysctls) args.push("--sysctl", `${k}=${v}`)
   if (c.resources?.limits?.memory) args.push("--memory", memoryToDocker(c.resources.limits.memory))
   if (c.resources?.limits?.cpu) args.push("--cpus", cpuToDocker(c.resources.limits.cpu))
 
