@@ -127,3 +127,26 @@ async def test_auth_on_protects_api_not_health(make_settings, make_client):
             assert r.json()["error_code"] and "Bearer" in r.headers["www-authenticate"]
         r = await c.get("/api/v1/info", headers={"Authorization": "Bearer not.a.jwt"})
         assert r.status_code == 401
+
+
+async def test_json_bodies_are_bounded(client):
+    big = {"paths": ["x" * 1000] * 1100}  # > 1 MiB of JSON
+    r = await client.post("/api/v1/documents/ingest", json=big)
+    assert r.status_code == 413 and r.json()["error_code"] == "payload_too_large"
+
+    async def chunked():
+        yield b'{"tags": ["'
+        for _ in range(20):
+            yield b"a" * 65536
+        yield b'"]}'
+
+    r = await client.put(f"/api/v1/documents/{'a' * 32}/tags", content=chunked(),
+                         headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["error_code"] == "payload_too_large"
+
+
+async def test_operation_ids_are_stable(client):
+    spec = (await client.get("/api/openapi.json")).json()
+    ids = {op["operationId"] for path in spec["paths"].values() for op in path.values()}
+    assert {"list_documents", "upload_documents", "ingest_documents", "get_document", "download_document",
+            "put_tags", "delete_document", "health", "ready", "info"} <= ids

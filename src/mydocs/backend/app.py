@@ -14,6 +14,7 @@ from mydocs import __version__
 from mydocs.backend.auth import build_validator, install_auth_error_handler, require_user
 from mydocs.backend.context import AppContext
 from mydocs.backend.errors import install_error_handlers
+from mydocs.backend.limits import BodyLimitMiddleware
 from mydocs.backend.routes import documents, health, info
 from mydocs.parser_config import ParserConfigError, load_parser_config
 from mydocs.settings import ConfigError, Settings, get_settings
@@ -82,11 +83,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _exit_with(exc.problems)
 
     app = FastAPI(title="MyDocs", version=__version__, lifespan=lifespan,
-                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json",
+                  generate_unique_id_function=lambda route: route.name)  # stable operation ids for clients
     app.state.ctx = AppContext(settings, parser_config)
     app.state.token_validator = None
     install_error_handlers(app)
     install_auth_error_handler(app)
+    app.add_middleware(BodyLimitMiddleware)
 
     app.include_router(health.router)
     protected = [Depends(require_user)]
