@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process"
 import { copyFileSync, readFileSync, readdirSync, statSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { AZURE_BLOB_OVERLAY, K8S, K8sCopy, type K8sObject, kustomize, parseObjects, RenderError, testSelfHostedSecret } from "./lib/render.js"
+import { AZURE_BLOB_OVERLAY, K8S, K8sCopy, type K8sObject, kustomize, parseObjects, RenderError, REPO, testSelfHostedSecret } from "./lib/render.js"
 
 const find = (objs: K8sObject[], kind: string, name: string | RegExp) =>
   objs.find((o) => o.kind === kind && (typeof name === "string" ? o.metadata.name === name : name.test(o.metadata.name)))
@@ -149,6 +149,11 @@ describe("overlay self-hosted", () => {
     } finally {
       c.dispose()
     }
+  })
+
+  it("keeps the user's secret.yml out of git", () => {
+    const r = spawnSync("git", ["check-ignore", "--no-index", "-q", "deploy/k8s/overlays/self-hosted/secret.yml"], { cwd: REPO })
+    expect(r.status).toBe(0)
   })
 
   it("renders the base plus the user's Secret", () => {
