@@ -32,11 +32,20 @@ export function cpuToDocker(q: string | number): string {
   throw new Error(`cpu quantity ${s} not understood`)
 }
 
-export function dockerRunArgs(
-  objs: K8sObject[],
-  deployment: string,
-  opts: { image: string; name: string; network: string; alias: string; publish?: string },
-): PodRun {
+type RunOpts = { image: string; name: string; network: string; alias: string; publish?: string }
+
+export function dockerRunArgs(objs: K8sObject[], deployment: string, opts: RunOpts): PodRun {
+  const temp = mkdtempSync(join(tmpdir(), `mydocs-podrun-${deployment}-`))
+  const dispose = () => rmSync(temp, { recursive: true, force: true })
+  try {
+    return { args: buildArgs(objs, deployment, opts, temp), dispose }
+  } catch (e) {
+    dispose()
+    throw e
+  }
+}
+
+function buildArgs(objs: K8sObject[], deployment: string, opts: RunOpts, temp: string): string[] {
   const d = objs.find((o) => o.kind === "Deployment" && o.metadata.name === deployment)
   if (!d) throw new Error(`Deployment ${deployment} not rendered`)
   const pod = d.spec.template.spec
@@ -44,7 +53,6 @@ export function dockerRunArgs(
   const c = pod.containers[0]
   const psc = pod.securityContext ?? {}
   const sc = c.securityContext ?? {}
-  const temp = mkdtempSync(join(tmpdir(), `mydocs-podrun-${deployment}-`))
   chmodSync(temp, 0o755) // the container's non-root user reads the ConfigMap directory below it
   const args = ["-d", "--name", opts.name, "--network", opts.network, "--network-alias", opts.alias]
 
@@ -124,7 +132,7 @@ export function dockerRunArgs(
   args.push(opts.image)
   if (c.command) args.push(...c.command.slice(1))
   if (c.args) args.push(...c.args)
-  return { args, dispose: () => rmSync(temp, { recursive: true, force: true }) }
+  return args
 }
 
 function writeDir(dir: string, files: Record<string, string>): void {
