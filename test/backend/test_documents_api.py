@@ -236,7 +236,7 @@ async def test_put_tags_updates_sidecar(api):
     r = await api.put(f"/api/v1/documents/{doc['id']}/tags", json={"tags": ["x", " y ", "x"]})
     assert r.status_code == 200, r.text
     assert r.json()["tags"] == ["x", "y"]
-    assert r.json()["updated_at"] > doc["updated_at"] or r.json()["updated_at"] >= doc["updated_at"]
+    assert r.json()["updated_at"] >= doc["updated_at"] and r.json()["created_at"] == doc["created_at"]
     storage = await api.app.state.ctx.storage()
     sidecar = Sidecar.from_json_bytes(await storage.read_bytes(f"{doc['id'][:2]}/{doc['id']}.metadata.json"))
     assert sidecar.tags == ["x", "y"] and sidecar.sha256 == doc["sha256"] and sidecar.id == doc["id"]
