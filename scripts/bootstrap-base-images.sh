@@ -16,8 +16,8 @@
 # local bases (and PIP_CERT / NODE_EXTRA_CA_CERTS / SSL_CERT_FILE point at it). It is a public
 # certificate list, not a secret, and it never enters an image built on the official bases.
 #
-# Idempotent: each image carries a label with the hash of its recipe; a present image with the same hash
-# is kept, so a second run takes seconds. Rootfs tarballs are cached in $MYDOCS_BASES_CACHE
+# Idempotent: each image carries a label with the hash of its recipe (inputs + a per-section revision:
+# bump it when changing a section); a present image with the same hash is kept, so a second run takes seconds. Rootfs tarballs are cached in $MYDOCS_BASES_CACHE
 # (default /var/cache/mydocs-bases). --force rebuilds everything.
 #
 # Output (stdout, last lines): PYTHON_IMAGE=... NODE_IMAGE=... NGINX_IMAGE=... MONGO_IMAGE=... AZURITE_IMAGE=...
@@ -63,8 +63,9 @@ docker info >/dev/null 2>&1 || die "no Docker engine answers (start dockerd and 
 [[ -s "$CA_BUNDLE" ]] || die "CA bundle $CA_BUNDLE is missing or empty (set MYDOCS_CA_BUNDLE)"
 mkdir -p "$CACHE"
 
-# recipe hash: this script + the CA bundle (+ extra inputs); an image with the same hash is up to date
-recipe() { { sha256sum "$0" "$CA_BUNDLE" | cut -d' ' -f1; printf '%s\n' "$@"; } | sha256sum | cut -c1-16; }
+# recipe hash: the CA bundle + the section's own inputs (its packages, versions, settings and a revision
+# bumped whenever that section of this script changes); an image with the same hash is up to date
+recipe() { { sha256sum "$CA_BUNDLE" | cut -d' ' -f1; printf '%s\n' "$@"; } | sha256sum | cut -c1-16; }
 current() { docker image inspect -f "{{index .Config.Labels \"$LABEL\"}}" "$1" 2>/dev/null || true; }
 up_to_date() { [[ "$FORCE" == 0 && "$(current "$1")" == "$2" ]]; }
 
@@ -112,7 +113,7 @@ CA_ENV=("ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"
         "ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt")
 
 # ---------------------------------------------------------------- python
-h="$(recipe python)"
+h="$(recipe python rev1 "$MIRROR" python3,python3-venv,ca-certificates)"
 if up_to_date "$PYTHON_IMAGE" "$h"; then log "$PYTHON_IMAGE up to date"; else
   t="$(rootfs_tar trixie python3,python3-venv,ca-certificates)"
   ov="$(mktemp -d)"; ca_overlay "$ov"
@@ -125,7 +126,7 @@ docker run --rm "$PYTHON_IMAGE" python3 -c 'import sys, venv, ensurepip; assert 
   || die "$PYTHON_IMAGE has no Python 3.13 with venv"
 
 # ---------------------------------------------------------------- nginx
-h="$(recipe nginx)"
+h="$(recipe nginx rev1 "$MIRROR" nginx-light,wget,ca-certificates)"
 if up_to_date "$NGINX_IMAGE" "$h"; then log "$NGINX_IMAGE up to date"; else
   t="$(rootfs_tar bookworm nginx-light,wget,ca-certificates)"
   ov="$(mktemp -d)"
@@ -153,7 +154,7 @@ npm_tgz() { # package version -> cached tarball path (npm pack through the machi
   fi
   echo "$f"
 }
-h="$(recipe node "$NODE_PKG_VERSION" "$NPM_VERSION")"
+h="$(recipe node rev1 "$MIRROR" "$NODE_PKG_VERSION" "$NPM_VERSION")"
 if up_to_date "$NODE_IMAGE" "$h"; then log "$NODE_IMAGE up to date"; else
   t="$(rootfs_tar trixie ca-certificates)"
   ov="$(mktemp -d)"; ca_overlay "$ov"
@@ -180,14 +181,14 @@ fi
 [[ "$("$FERRETDB_BIN" --version 2>&1)" == *"version: v$FERRETDB_VERSION"* ]] || die "$FERRETDB_BIN is not FerretDB v$FERRETDB_VERSION"
 file_is_static() { ! ldd "$1" >/dev/null 2>&1; }
 file_is_static "$FERRETDB_BIN" || die "$FERRETDB_BIN is dynamically linked (build it with CGO_ENABLED=0)"
-h="$(recipe ferretdb "$(sha256sum "$FERRETDB_BIN" | cut -d' ' -f1)")"
+h="$(recipe ferretdb rev2 "$(sha256sum "$FERRETDB_BIN" | cut -d' ' -f1)")"
 if up_to_date "$MONGO_IMAGE" "$h"; then log "$MONGO_IMAGE up to date"; else
   w="$(mktemp -d)"
   mkdir -p "$w/data/db" "$w/tmp"; chmod 1777 "$w/tmp"; chown 65534:65534 "$w/data/db"
   install -m 0755 "$FERRETDB_BIN" "$w/ferretdb"
   tar --numeric-owner -C "$w" -c . | docker import \
     --change "LABEL $LABEL=$h" \
-    --change "ENV FERRETDB_HANDLER=sqlite" --change "ENV FERRETDB_SQLITE_URL=file:/data/db/" \
+    --change "ENV FERRETDB_HANDLER=sqlite" --change "ENV FERRETDB_SQLITE_URL=file:/data/db/" --change "ENV FERRETDB_STATE_DIR=/data/db" \
     --change "ENV FERRETDB_LISTEN_ADDR=:27017" --change "ENV FERRETDB_TELEMETRY=disable" \
     --change "USER 65534:65534" --change "VOLUME /data/db" --change "EXPOSE 27017" \
     --change 'ENTRYPOINT ["/ferretdb"]' - "$MONGO_IMAGE" >/dev/null
@@ -196,7 +197,7 @@ if up_to_date "$MONGO_IMAGE" "$h"; then log "$MONGO_IMAGE up to date"; else
 fi
 
 # ---------------------------------------------------------------- azurite (node base + npm azurite)
-h="$(recipe azurite "$AZURITE_VERSION" "$(current "$NODE_IMAGE")")"
+h="$(recipe azurite rev1 "$AZURITE_VERSION" "$(current "$NODE_IMAGE")")"
 if up_to_date "$AZURITE_IMAGE" "$h"; then log "$AZURITE_IMAGE up to date"; else
   log "building $AZURITE_IMAGE (npm install -g azurite@$AZURITE_VERSION in $NODE_IMAGE)"
   DOCKER_BUILDKIT=0 docker build -q -t "$AZURITE_IMAGE" --label "$LABEL=$h" - >/dev/null <<EOF

@@ -59,6 +59,8 @@ cleanup() {
   [[ $rc == 0 ]] && log "all e2e checks passed" || log "FAILED (exit $rc)"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # ------------------------------------------------------------------ 1. base images
 log "1/6 base images"
@@ -102,11 +104,15 @@ build Dockerfile.ui "$UI_IMAGE" --build-arg "NODE_IMAGE=$NODE_IMAGE" --build-arg
 printf '%s\n' "$CANARY" > "$WORK/planted.txt"
 printf 'FROM %s\nCOPY planted.txt /usr/share/nginx/html/planted.txt\n' "$UI_IMAGE" > "$WORK/Dockerfile.control"
 DOCKER_BUILDKIT=1 "$DOCKER_BUILD_CLI" build -q -f "$WORK/Dockerfile.control" -t mydocs-e2e-control:canary "$WORK" >/dev/null
-docker save mydocs-e2e-control:canary | grep -a -q -F "$CANARY" || die "canary search is blind: a planted canary was not found"
+# docker save writes uncompressed layer tars, so file contents appear verbatim in the archive (saved to
+# a file first: `docker save | grep -q` would report SIGPIPE as "not found" under pipefail)
+holds_canary() { docker save -o "$WORK/image.tar" "$1" && grep -a -q -F "$CANARY" "$WORK/image.tar"; local r=$?; rm -f "$WORK/image.tar"; return $r; }
+holds_canary mydocs-e2e-control:canary || die "canary search is blind: a planted canary was not found"
 docker rmi mydocs-e2e-control:canary >/dev/null
 # the real check: no layer of either image holds any canary
 for img in "$BACKEND_IMAGE" "$UI_IMAGE"; do
-  if docker save "$img" | grep -a -q -F "$CANARY"; then
+  docker image inspect "$img" >/dev/null || die "no image $img"
+  if holds_canary "$img"; then
     die "$img: a canary from .env / data/ / secret.yml / node_modules / .git / .venv is in a layer"
   fi
   log "ok: no canary in any layer of $img ($(docker image inspect -f '{{.Size}}' "$img" | awk '{printf "%.0f MB", $1/1e6}'))"
@@ -166,7 +172,7 @@ wait_healthy() { # seconds -> waits for every container of the project with a he
     for id in $(compose ps -q); do
       st="$(docker inspect -f '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}-{{end}}' "$id")"
       all+="$st; "
-      case "$st" in *" running healthy"|*" running -"|*data-init*" exited -") ;; *) ok=0 ;; esac
+      case "$st" in *" running healthy"|*" running -"|*data-init*" exited "*) ;; *) ok=0 ;; esac
     done
     if [[ $ok == 1 && -n "$all" ]] && python3 -c "import sys,urllib.request; sys.exit(0 if urllib.request.urlopen('$BASE_URL/health/ready', timeout=3).status == 200 else 1)" 2>/dev/null; then
       return 0
