@@ -152,6 +152,15 @@ class Settings(BaseSettings):
                 raise ValueError("must be an http(s) URL")
         return v
 
+    @field_validator("ENTRA_TENANT_ID")
+    @classmethod
+    def _tenant(cls, v: str | None) -> str | None:
+        # a GUID or a verified domain: it becomes part of the issuer URL, so nothing else is accepted
+        if v is not None and not re.fullmatch(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
+                                              r"|[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+", v):
+            raise ValueError("must be a tenant GUID or a domain name such as contoso.onmicrosoft.com")
+        return v
+
     @field_validator("MYDOCS_MAX_UPLOAD_BYTES")
     @classmethod
     def _max_upload(cls, v: int) -> int:
@@ -185,7 +194,7 @@ class Settings(BaseSettings):
     @property
     def entra_issuer(self) -> str | None:
         if self.ENTRA_ISSUER:
-            return self.ENTRA_ISSUER.rstrip("/")
+            return self.ENTRA_ISSUER  # exactly as given: Entra v1 issuers end with "/"
         if self.ENTRA_TENANT_ID:
             return f"https://login.microsoftonline.com/{self.ENTRA_TENANT_ID}/v2.0"
         return None

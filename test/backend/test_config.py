@@ -43,10 +43,19 @@ def test_defaults_and_empty_means_unset():
 
 
 def test_issuer_default_and_roots():
-    s = load_settings({"MONGO_URL": "mongodb://db", "ENTRA_TENANT_ID": "tid", "ENTRA_CLIENT_ID": "cid",
+    s = load_settings({"MONGO_URL": "mongodb://db", "ENTRA_TENANT_ID": "contoso.onmicrosoft.com", "ENTRA_CLIENT_ID": "cid",
                        "MYDOCS_INGEST_ROOTS": "/srv/a:/srv/b"})
-    assert s.entra_issuer == "https://login.microsoftonline.com/tid/v2.0"
+    assert s.entra_issuer == "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0"
     assert s.ingest_roots == [Path("/srv/a"), Path("/srv/b")]
+
+
+TENANT = "11111111-2222-3333-4444-555555555555"
+
+
+def test_issuer_kept_exactly_as_given():
+    s = load_settings({"MONGO_URL": "mongodb://db", "ENTRA_TENANT_ID": TENANT, "ENTRA_CLIENT_ID": "cid",
+                       "ENTRA_ISSUER": f"https://sts.windows.net/{TENANT}/"})
+    assert s.entra_issuer == f"https://sts.windows.net/{TENANT}/"  # v1 issuers end with "/"
 
 
 @pytest.mark.parametrize("env,expected", [
@@ -60,14 +69,16 @@ def test_issuer_default_and_roots():
     ({"MONGO_URL": "mongodb://db", "AZURE_STORAGE_CONTAINER_NAME": "Bad_Name"},
      ["AZURE_STORAGE_CONTAINER_NAME: must be 3-63 lowercase letters, digits or single hyphens, starting and "
       "ending with a letter or digit"]),
-    ({"MONGO_URL": "mongodb://db", "ENTRA_TENANT_ID": "t"},
+    ({"MONGO_URL": "mongodb://db", "ENTRA_TENANT_ID": TENANT},
      ["ENTRA_CLIENT_ID: required when ENTRA_TENANT_ID is set (auth is on)"]),
+    ({"MONGO_URL": "mongodb://db", "ENTRA_TENANT_ID": "x/../../evil", "ENTRA_CLIENT_ID": "c"},
+     ["ENTRA_TENANT_ID: must be a tenant GUID or a domain name such as contoso.onmicrosoft.com"]),
     ({"MONGO_URL": "mongodb://db", "MONGO_USER": "u"}, ["MONGO_PASSWORD: required when MONGO_USER is set"]),
     ({"MONGO_URL": "mongodb://db", "MYDOCS_MAX_UPLOAD_BYTES": "lots"},
      ["MYDOCS_MAX_UPLOAD_BYTES: Input should be a valid integer, unable to parse string as an integer"]),
     ({"MONGO_URL": "mongodb://db", "MYDOCS_INGEST_ROOTS": "relative/dir"},
      ["MYDOCS_INGEST_ROOTS: must be absolute paths, got 'relative/dir'"]),
-    ({"MONGO_URL": "mongodb://db", "ENTRA_ISSUER": "not a url", "ENTRA_TENANT_ID": "t", "ENTRA_CLIENT_ID": "c"},
+    ({"MONGO_URL": "mongodb://db", "ENTRA_ISSUER": "not a url", "ENTRA_TENANT_ID": TENANT, "ENTRA_CLIENT_ID": "c"},
      ["ENTRA_ISSUER: must be an http(s) URL"]),
     ({"MONGO_URL": "nope", "MYDOCS_STORAGE_BACKEND": "azure_blob", "MONGO_PASSWORD": "p"},
      ["MONGO_URL: must start with mongodb:// or mongodb+srv://", "MONGO_USER: required when MONGO_PASSWORD is set",

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from mydocs import __version__
-from mydocs.backend.auth import build_validator, install_auth_error_handler, require_user
+from mydocs.backend.auth import BearerAuthMiddleware, build_validator, install_auth_error_handler, require_user
 from mydocs.backend.context import AppContext
 from mydocs.backend.errors import install_error_handlers
 from mydocs.backend.limits import BodyLimitMiddleware
@@ -82,14 +82,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     except ParserConfigError as exc:
         _exit_with(exc.problems)
 
+    # the schema and docs are public pages (nginx proxies /api): only offered while auth is off
+    docs = not settings.auth_enabled
     app = FastAPI(title="MyDocs", version=__version__, lifespan=lifespan,
-                  docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json",
+                  docs_url="/api/docs" if docs else None, redoc_url=None,
+                  openapi_url="/api/openapi.json" if docs else None,
                   generate_unique_id_function=lambda route: route.name)  # stable operation ids for clients
     app.state.ctx = AppContext(settings, parser_config)
-    app.state.token_validator = None
+    # no default for app.state.token_validator: if the lifespan never ran, require_user answers 503
+    # instead of letting requests through unauthenticated
     install_error_handlers(app)
     install_auth_error_handler(app)
     app.add_middleware(BodyLimitMiddleware)
+    # tokens are checked before any body is read (require_user stays on the routers as the final check)
+    app.add_middleware(BearerAuthMiddleware, prefix="/api/v1")
 
     app.include_router(health.router)
     protected = [Depends(require_user)]
