@@ -84,11 +84,11 @@ describe("base", () => {
     expect(c.env).toEqual([{ name: "DATA_FOLDER", value: "/app/data" }, { name: "CONFIG_ROOT", value: "/app/config" }])
   })
 
-  it("routes the ingress to the ui with 100m bodies and long timeouts", () => {
+  it("routes the ingress to the ui with 101m bodies (100 MiB files plus multipart framing) and long timeouts", () => {
     const ing = get(base, "Ingress", "mydocs-ingress")
     expect(ing.spec.ingressClassName).toBe("nginx")
     expect(ing.spec.rules[0].host).toBe("mydocs.example.com")
-    expect(ing.metadata.annotations["nginx.ingress.kubernetes.io/proxy-body-size"]).toBe("100m")
+    expect(ing.metadata.annotations["nginx.ingress.kubernetes.io/proxy-body-size"]).toBe("101m")
     expect(Number(ing.metadata.annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"])).toBeGreaterThanOrEqual(300)
     expect(Number(ing.metadata.annotations["nginx.ingress.kubernetes.io/proxy-send-timeout"])).toBeGreaterThanOrEqual(300)
     expect(ing.spec.tls).toBeUndefined()
@@ -167,7 +167,7 @@ describe("overlay azure", () => {
   it("patches TLS and cert-manager letsencrypt-prod into the ingress, keeping the base annotations", () => {
     const ing = get(azure, "Ingress", "mydocs-ingress")
     expect(ing.metadata.annotations["cert-manager.io/cluster-issuer"]).toBe("letsencrypt-prod")
-    expect(ing.metadata.annotations["nginx.ingress.kubernetes.io/proxy-body-size"]).toBe("100m")
+    expect(ing.metadata.annotations["nginx.ingress.kubernetes.io/proxy-body-size"]).toBe("101m")
     expect(ing.spec.tls).toEqual([{ hosts: ["mydocs.example.com"], secretName: "mydocs-tls" }])
   })
 
