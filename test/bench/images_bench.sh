@@ -108,10 +108,10 @@ curl -fsS -o /dev/null "http://127.0.0.1:$PORT/health/ready" || die "stack not r
 
 # ------------------------------------------------------------------ upload throughput
 upload() { # url file -> MB/s (stdout); deletes the document afterwards
-  local out id
-  out="$(curl -sS -o "$WORK/resp.json" -w '%{http_code} %{time_total}' -F "files=@$2;type=application/octet-stream" "$1/api/v1/documents/upload")"
-  [[ "${out%% *}" == 201 ]] || die "upload to $1: HTTP ${out%% *} $(head -c 300 "$WORK/resp.json")"
-  id="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["document"]["id"])' "$WORK/resp.json")"
+  local out id resp="$2.resp.json"
+  out="$(curl -sS -o "$resp" -w '%{http_code} %{time_total}' -F "files=@$2;type=application/octet-stream" "$1/api/v1/documents/upload")"
+  [[ "${out%% *}" == 201 ]] || die "upload to $1: HTTP ${out%% *} $(head -c 300 "$resp")"
+  id="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["document"]["id"])' "$resp")"
   curl -fsS -o /dev/null -X DELETE "$1/api/v1/documents/$id"
   python3 -c "import os,sys; print(f'{os.path.getsize(sys.argv[1]) / 1e6 / float(sys.argv[2]):.0f}')" "$2" "${out#* }"
 }
