@@ -127,6 +127,7 @@ export function dockerfileProblems(text: string, want: { arg: string; def: strin
   if (!/^HEALTHCHECK /m.test(last)) p.push("no HEALTHCHECK")
   if (/HEALTHCHECK[^\n]*curl/.test(last)) p.push("HEALTHCHECK uses curl")
   if (/^COPY \. /m.test(text)) p.push("COPY . copies the whole context")
+  if (/^RUN --mount/m.test(text) || /<<\s*['"]?[A-Z]+/.test(text)) p.push("BuildKit-only syntax (docker-compose 1.29 builds with the classic builder)")
   return p
 }
 
@@ -254,7 +255,7 @@ describe("Dockerfiles", () => {
     expect(dockerfileProblems(DF_BACKEND, { arg: "PYTHON_IMAGE", def: "python:3.13-slim", port: 8000, user: /^10001(:10001)?$/ })).toEqual([])
     expect(DF_BACKEND).toContain('CMD ["uvicorn", "mydocs.backend.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]')
     // the dependency layer sees the lock file alone
-    const deps = DF_BACKEND.indexOf("pip install --require-hashes -r requirements.lock")
+    const deps = DF_BACKEND.indexOf("pip install --no-cache-dir --require-hashes -r requirements.lock")
     expect(deps).toBeGreaterThan(0)
     expect(DF_BACKEND.lastIndexOf("COPY requirements.lock", deps)).toBeGreaterThan(0)
     expect(DF_BACKEND.slice(0, deps)).not.toMatch(/^COPY (src|\.) /m)
@@ -273,6 +274,8 @@ describe("Dockerfiles", () => {
     const want = { arg: "PYTHON_IMAGE", def: "python:3.13-slim", port: 8000, user: /^10001(:10001)?$/ }
     expect(dockerfileProblems(DF_BACKEND.replace("USER 10001:10001", "USER root"), want)).toEqual(["final stage does not run as the non-root user"])
     expect(dockerfileProblems("# syntax=docker/dockerfile:1\n" + DF_BACKEND, want)).toHaveLength(1)
+    expect(dockerfileProblems(DF_BACKEND.replace("RUN pip install --no-cache-dir --require-hashes", "RUN --mount=type=cache,target=/root/.cache/pip pip install --require-hashes"), want))
+      .toEqual(["BuildKit-only syntax (docker-compose 1.29 builds with the classic builder)"])
     expect(dockerfileProblems(DF_BACKEND.replace("ARG PYTHON_IMAGE=python:3.13-slim", "ARG PYTHON_IMAGE=mydocs-local/python:3.13-trixie"), want)).toHaveLength(1)
   })
 })
