@@ -74,7 +74,12 @@ CANARY="MYDOCS-CANARY-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 CTX="$WORK/context"
 mkdir -p "$CTX"
 # the working tree as git sees it (tracked + untracked, not ignored): what a developer's checkout holds
-git ls-files -z --cached --others --exclude-standard | (cd "$ROOT" && xargs -0 cp --parents -t "$CTX" 2>/dev/null || true)
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$CTX" 2>/dev/null || true
+else # a source tree without .git: everything but the bulky local folders (.dockerignore filters the rest)
+  tar -C "$ROOT" --exclude=./.git --exclude=./node_modules --exclude='./*/node_modules' --exclude=./.venv \
+      --exclude=./data --exclude=./.cache -cf - . | tar -C "$CTX" -xf -
+fi
 for f in Dockerfile.backend Dockerfile.ui .dockerignore requirements.lock pyproject.toml docs/backend.md mydocs-ui/package-lock.json deploy/nginx.conf; do
   [[ -f "$CTX/$f" ]] || die "the build context lacks $f"
 done
