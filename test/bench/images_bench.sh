@@ -60,7 +60,7 @@ UARGS=(--build-arg "NODE_IMAGE=$NODE_IMAGE" --build-arg "NGINX_IMAGE=$NGINX_IMAG
 
 # ------------------------------------------------------------------ builds
 if [[ $SKIP_COLD == 0 ]]; then
-  log "cold builds (--no-cache; the pip cache mount and the engine's base images stay)"
+  log "cold builds (--no-cache: every layer, downloads included; the base images stay)"
   cold_b=$(build Dockerfile.backend "$B" --no-cache "${BARGS[@]}")
   cold_u=$(build Dockerfile.ui "$U" --no-cache "${UARGS[@]}")
 else
