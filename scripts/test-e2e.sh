@@ -6,6 +6,7 @@
 #      (docker save + search, with a positive control that the search finds a planted one),
 #   3. brings the stack up with the local profile (FerretDB + Azurite from the local bases) on a free
 #      host port, waits for healthy, runs the e2e suite (test/e2e) against nginx,
+#      then runs the k3d overlay's pods with those images under their security contexts,
 #   4. persistence: seeds a document, `down` + `up`, verifies record and bytes,
 #   5. the API suite again with MYDOCS_STORAGE_BACKEND=azure_blob (Azurite),
 #   6. tears everything down (always, on success or failure).
@@ -124,6 +125,14 @@ for img in "$BACKEND_IMAGE" "$UI_IMAGE"; do
 done
 docker run --rm --entrypoint id "$BACKEND_IMAGE" -u | grep -qx 10001 || die "$BACKEND_IMAGE does not run as uid 10001"
 docker run --rm --entrypoint id "$UI_IMAGE" -u | grep -qx 101 || die "$UI_IMAGE does not run as uid 101"
+
+# ------------------------------------------------------------------ 2b. the k3d pods, with these images
+# the k3d overlay's Deployments run with Docker under the limits the kubelet applies (user, read-only
+# root, no capabilities, sysctls, volumes): the manifests' security settings fit the real images
+log "k3d pods under their security contexts (test/pipeline/k8s/podrun.docker.test.ts)"
+[[ -d node_modules ]] || flock /tmp/npm-root.lock npm ci --no-audit --no-fund
+MYDOCS_POD_RUN_IMAGES="backend=$BACKEND_IMAGE,ui=$UI_IMAGE,mongo=$MONGO_IMAGE" \
+  npx vitest run --root test/pipeline k8s/podrun.docker.test.ts || die "the k3d pods do not run under their security contexts"
 
 # ------------------------------------------------------------------ 3. compose up, e2e suite
 free_port() {

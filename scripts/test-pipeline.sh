@@ -42,8 +42,9 @@ if [[ -f .dagger/tsconfig.typecheck.json ]]; then
   npm run --silent typecheck:dagger
 fi
 
-step "type-check the Kubernetes tests (strict tsc)"
+step "type-check the Kubernetes and image tests (strict tsc)"
 npx tsc -p test/pipeline/k8s/tsconfig.json
+npx tsc -p test/pipeline/images/tsconfig.json
 
 step "vitest (test/pipeline)"
 npx vitest run --root test/pipeline

@@ -6,7 +6,8 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     include: ["**/*.test.ts"],
-    exclude: ["**/node_modules/**"],
+    // *.docker.test.ts run the built images (scripts/test-e2e.sh names them in MYDOCS_POD_RUN_IMAGES)
+    exclude: ["**/node_modules/**", ...(process.env.MYDOCS_POD_RUN_IMAGES ? [] : ["**/*.docker.test.ts"])],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     fileParallelism: false,

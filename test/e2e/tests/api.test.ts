@@ -54,24 +54,24 @@ describe("health through nginx", () => {
 })
 
 describe("auth", () => {
-  it.runIf(cfg.expectAuth)("/api/v1/documents without a token is 401 with a Bearer challenge", async () => {
+  it.runIf(cfg.expectAuth)("/api/v1/documents without a token is 401 with a Bearer challenge [auth on: runs against an Entra-configured deployment, E2E_EXPECT_AUTH=1]", async () => {
     const res = await get("/api/v1/documents", { auth: false })
     expect(res.status).toBe(401)
     expect(header(res, "www-authenticate")).toMatch(/^Bearer/)
     expect(json(res)).toHaveProperty("error_code")
   })
 
-  it.runIf(cfg.expectAuth)("/api/v1/documents with a forged token is 401", async () => {
+  it.runIf(cfg.expectAuth)("/api/v1/documents with a forged token is 401 [auth on: runs against an Entra-configured deployment, E2E_EXPECT_AUTH=1]", async () => {
     const forged = ["eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9", "eyJzdWIiOiJlMmUifQ", "c2lnbmF0dXJl"].join(".")
     const res = await get("/api/v1/documents", { auth: false, headers: { authorization: `Bearer ${forged}` } })
     expect(res.status).toBe(401)
   })
 
-  it.runIf(cfg.expectAuth && apiUsable)("the backend says auth is enabled", () => {
+  it.runIf(cfg.expectAuth && apiUsable)("the backend says auth is enabled [auth on: runs against an Entra-configured deployment, E2E_EXPECT_AUTH=1]", () => {
     expect(info.auth_enabled).toBe(true)
   })
 
-  it.runIf(!cfg.expectAuth && !cfg.authToken)("the API is open when no auth is expected (auth_enabled false)", () => {
+  it.runIf(!cfg.expectAuth && !cfg.authToken)("the API is open when no auth is expected (auth_enabled false) [auth off]", () => {
     expect(info.auth_enabled, "the backend enforces auth: set E2E_EXPECT_AUTH=1 and E2E_AUTH_TOKEN").toBe(false)
   })
 })

@@ -73,7 +73,7 @@ describe.skipIf(cfg.skipBrowser)("the SPA in Chromium", () => {
     expect(await cleanup(), "documents created through the UI could not be deleted").toEqual([])
   })
 
-  it.runIf(authOn)("sends an unauthenticated visitor to the sign-in page", async () => {
+  it.runIf(authOn)("sends an unauthenticated visitor to the sign-in page [auth on: runs against an Entra-configured deployment]", async () => {
     await page.goto(`${cfg.baseUrl}/`)
     const signIn = "the backend enforces auth, so the SPA must show its sign-in page (is the UI built with VITE_ENTRA_CLIENT_ID?)"
     await expect.poll(() => page.getByRole("heading", { name: "Sign in" }).isVisible(), { message: signIn, timeout: 20_000 }).toBe(true)
