@@ -4,10 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-run() { echo; echo "=== $1 ==="; shift; "$@"; }
+passed=0
+run() { echo; echo "=== $1 ==="; shift; "$@"; passed=$((passed + 1)); }
 
 run "backend (pytest: FerretDB, Azurite, real JWKS)" bash scripts/test-backend.sh
 run "SPA unit (vitest)"                               bash scripts/test-ui.sh
 run "pipeline (manifests, compose, nginx, workflows, Dagger logic)" bash scripts/test-pipeline.sh
 run "e2e on Docker Compose (HTTP + Chromium)"         bash scripts/test-e2e.sh
 echo; echo "all suites passed"
+echo "suites: $passed passed, 0 failed"
