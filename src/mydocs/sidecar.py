@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from mydocs.storage.base import StorageBackend, WriteResult
+from mydocs.storage.base import InvalidKey, StorageBackend, WriteResult, validate_key
 
 SIDECAR_SUFFIX = ".metadata.json"
 SIDECAR_CONTENT_TYPE = "application/json"
@@ -82,6 +82,21 @@ def managed_file_key(doc_id: str, safe_name: str) -> str:
 
 def managed_sidecar_key(doc_id: str) -> str:
     return f"{doc_id[:2]}/{doc_id}{SIDECAR_SUFFIX}"
+
+
+def check_managed_sidecar(sc: Sidecar, doc_id: str, where: str) -> None:
+    """A sidecar found at a managed key must be that document's and point only into its own folder
+    (a hostile or copied sidecar must not make sync or migrate touch another document's files)."""
+    if sc.id != doc_id:
+        raise SidecarError(f"{where}: id {sc.id!r} does not match its key")
+    if sc.storage_mode != "managed":
+        raise SidecarError(f"{where}: storage_mode {sc.storage_mode!r} in the managed area")
+    try:
+        validate_key(sc.file_key)
+    except InvalidKey:
+        raise SidecarError(f"{where}: file_key is not a clean relative key") from None
+    if not sc.file_key.startswith(f"{doc_id[:2]}/{doc_id}/") or sc.file_key.count("/") != 2:
+        raise SidecarError(f"{where}: file_key is not inside the document's folder")
 
 
 def external_sidecar_path(file_path: Path, doc_id: str) -> Path:

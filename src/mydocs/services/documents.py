@@ -31,7 +31,7 @@ from mydocs.sidecar import (
     write_managed_sidecar,
 )
 from mydocs.storage.base import CHUNK_SIZE, ObjectNotFound, StorageBackend
-from mydocs.storage.local import is_temp_name
+from mydocs.storage.local import is_temp_name, read_file_range
 
 log = logging.getLogger("mydocs.documents")
 
@@ -310,16 +310,5 @@ def _hash_file(path: Path) -> tuple[int, str]:
 
 async def _file_chunks(path: Path, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
     f = await asyncio.to_thread(open, path, "rb")
-    try:
-        if start:
-            await asyncio.to_thread(f.seek, start)
-        remaining = None if end is None else end - start + 1
-        while remaining is None or remaining > 0:
-            chunk = await asyncio.to_thread(f.read, CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining))
-            if not chunk:
-                break
-            if remaining is not None:
-                remaining -= len(chunk)
-            yield chunk
-    finally:
-        await asyncio.to_thread(f.close)
+    async for chunk in read_file_range(f, start, end):
+        yield chunk

@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mydocs.sidecar import MANAGED_SIDECAR_RE, SIDECAR_CONTENT_TYPE, Sidecar, SidecarError
-from mydocs.storage.base import InvalidKey, ObjectNotFound, StorageBackend, validate_key
+from mydocs.sidecar import MANAGED_SIDECAR_RE, SIDECAR_CONTENT_TYPE, Sidecar, SidecarError, check_managed_sidecar
+from mydocs.storage.base import ObjectNotFound, StorageBackend
 
 log = logging.getLogger("mydocs.migrate")
 
@@ -130,14 +130,7 @@ class MigrateService:
             return None  # deleted since the listing
         try:
             sc = Sidecar.from_json_bytes(data, where=where)
-            if sc.id != doc_id or sc.storage_mode != "managed":
-                raise SidecarError(f"{where}: not the managed sidecar of {doc_id}")
-            try:
-                validate_key(sc.file_key)
-            except InvalidKey:
-                raise SidecarError(f"{where}: file_key is not a clean relative key") from None
-            if not sc.file_key.startswith(f"{doc_id[:2]}/{doc_id}/") or sc.file_key.count("/") != 2:
-                raise SidecarError(f"{where}: file_key is not inside the document's folder")
+            check_managed_sidecar(sc, doc_id, where)
         except SidecarError as exc:
             report.errors.append({"id": doc_id, "key": key, "error": str(exc)})
             return None

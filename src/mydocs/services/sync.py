@@ -25,8 +25,8 @@ from pymongo.errors import DuplicateKeyError
 
 from mydocs.db import DOCUMENTS, record_from_sidecar
 from mydocs.settings import Settings
-from mydocs.sidecar import MANAGED_SIDECAR_RE, SIDECAR_SUFFIX, Sidecar, SidecarError
-from mydocs.storage.base import InvalidKey, ObjectNotFound, StorageBackend, validate_key
+from mydocs.sidecar import MANAGED_SIDECAR_RE, SIDECAR_SUFFIX, Sidecar, SidecarError, check_managed_sidecar
+from mydocs.storage.base import InvalidKey, ObjectNotFound, StorageBackend
 
 log = logging.getLogger("mydocs.sync")
 
@@ -138,16 +138,7 @@ class SyncService:
         doc_id = MANAGED_SIDECAR_RE.match(key).group(2)  # type: ignore[union-attr]
         try:
             sc = Sidecar.from_json_bytes(await self.storage.read_bytes(key), where=where)
-            if sc.id != doc_id:
-                raise SidecarError(f"{where}: id {sc.id!r} does not match its key")
-            if sc.storage_mode != "managed":
-                raise SidecarError(f"{where}: storage_mode {sc.storage_mode!r} in the managed area")
-            try:
-                validate_key(sc.file_key)
-            except InvalidKey:
-                raise SidecarError(f"{where}: file_key is not a clean relative key") from None
-            if not sc.file_key.startswith(f"{doc_id[:2]}/{doc_id}/") or sc.file_key.count("/") != 2:
-                raise SidecarError(f"{where}: file_key is not inside the document's folder")
+            check_managed_sidecar(sc, doc_id, where)
         except ObjectNotFound:
             return None  # deleted since the listing
         except SidecarError as exc:

@@ -7,6 +7,7 @@ import hashlib
 import os
 from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
+from typing import BinaryIO
 
 from mydocs.storage.base import (
     CHUNK_SIZE,
@@ -139,20 +140,8 @@ class LocalStorage(StorageBackend):
             f = await asyncio.to_thread(open, path, "rb")
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise ObjectNotFound(key) from None
-        try:
-            if start:
-                await asyncio.to_thread(f.seek, start)
-            remaining = None if end is None else end - start + 1
-            while remaining is None or remaining > 0:
-                n = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
-                chunk = await asyncio.to_thread(f.read, n)
-                if not chunk:
-                    break
-                if remaining is not None:
-                    remaining -= len(chunk)
-                yield chunk
-        finally:
-            await asyncio.to_thread(f.close)
+        async for chunk in read_file_range(f, start, end):
+            yield chunk
 
     async def stat(self, key: str) -> ObjectInfo | None:
         path = self.path_for(key)
@@ -225,3 +214,22 @@ def _discard(fd: int | None, tmp: str) -> None:
         os.unlink(tmp)
     except FileNotFoundError:
         pass
+
+
+async def read_file_range(f: BinaryIO, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    """Bytes start..end (inclusive; None = to the end) of an open file in CHUNK_SIZE pieces, off the
+    event loop; closes the file when done."""
+    try:
+        if start:
+            await asyncio.to_thread(f.seek, start)
+        remaining = None if end is None else end - start + 1
+        while remaining is None or remaining > 0:
+            n = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
+            chunk = await asyncio.to_thread(f.read, n)
+            if not chunk:
+                break
+            if remaining is not None:
+                remaining -= len(chunk)
+            yield chunk
+    finally:
+        await asyncio.to_thread(f.close)
