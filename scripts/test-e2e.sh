@@ -8,7 +8,8 @@
 #      host port, waits for healthy, runs the e2e suite (test/e2e) against nginx,
 #      then runs the k3d overlay's pods with those images under their security contexts,
 #   4. persistence: seeds a document, `down` + `up`, verifies record and bytes,
-#   5. the API suite again with MYDOCS_STORAGE_BACKEND=azure_blob (Azurite),
+#   5. the API suite again with MYDOCS_STORAGE_BACKEND=azure_blob (Azurite), then with auth on against
+#      a real OIDC key server (401 without a token, everything else with a token it signed),
 #   6. tears everything down (always, on success or failure).
 # Needs: a running Docker engine, docker-compose (1.29) or `docker compose`, debootstrap, npm, Node >= 20
 # (.ci/run provisions all of it). Exit status: 0 all passed, 1 a check failed.
@@ -51,6 +52,7 @@ cleanup() {
   if [[ "${E2E_KEEP:-0}" == 1 && -f "$WORK/compose.env" ]]; then
     log "E2E_KEEP=1: stack $PROJECT left up (down with: ${COMPOSE[*]} -p $PROJECT --env-file $WORK/compose.env -f docker-compose.yml --profile local down -v)"
   else
+    docker rm -f "$PROJECT-oidc" >/dev/null 2>&1 || true   # step 5b's key server, if still there
     if [[ -f "$WORK/compose.env" ]]; then
       [[ $rc != 0 ]] && { compose ps >&2 || true; compose logs --no-color --tail=80 >&2 || true; }
       compose down -v --remove-orphans >/dev/null 2>&1 || true
@@ -224,5 +226,39 @@ wait_healthy 180
 python3 -c "import json,sys,urllib.request; i=json.load(urllib.request.urlopen('$BASE_URL/api/v1/info')); sys.exit(0 if i['storage_backend']=='azure_blob' else 'backend is not on azure_blob: %s' % i)"
 (cd test/e2e && BASE_URL="$BASE_URL" E2E_SKIP_BROWSER=1 E2E_ARTIFACTS="$ARTIFACTS/azure_blob" npx vitest run tests/api.test.ts) \
   || die "API suite failed on the azure_blob backend"
+
+# ------------------------------------------------------------------ 5b. auth on, through nginx
+# A real OIDC key server (test/backend/oidc_provider.py, RSA keys generated at its start) runs in the
+# backend container's network namespace, so the backend reaches its discovery document and JWKS on
+# 127.0.0.1; the suite then expects 401 without a token and uses a token the server signed for the rest.
+log "5b/6 auth on: the API suite against a backend that validates tokens from a real OIDC key server"
+OIDC_PORT=8399
+TENANT=11111111-2222-3333-4444-555555555555
+backend_env local
+cat >> "$WORK/backend.env" <<EOF
+ENTRA_TENANT_ID=$TENANT
+ENTRA_CLIENT_ID=aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee
+ENTRA_ISSUER=http://127.0.0.1:$OIDC_PORT/$TENANT/v2.0
+EOF
+compose up -d --no-build backend >"$WORK/up4.log" 2>&1 || { cat "$WORK/up4.log" >&2; die "compose up backend (auth on) failed"; }
+sleep 2
+wait_healthy 180
+docker run -d --name "$PROJECT-oidc" --network "container:$(compose ps -q backend)" --read-only --user 10001:10001 \
+  -v "$ROOT/test/backend/oidc_provider.py:/opt/oidc_provider.py:ro" --entrypoint python3 "$BACKEND_IMAGE" \
+  /opt/oidc_provider.py --port "$OIDC_PORT" >/dev/null || die "the OIDC key server did not start"
+E2E_AUTH_TOKEN=""
+for _ in $(seq 30); do
+  E2E_AUTH_TOKEN="$(docker logs "$PROJECT-oidc" 2>/dev/null | sed -n 's/^TOKEN=//p')"
+  [[ -n "$E2E_AUTH_TOKEN" ]] && break
+  sleep 1
+done
+[[ -n "$E2E_AUTH_TOKEN" ]] || { docker logs "$PROJECT-oidc" >&2 || true; die "the OIDC key server printed no token"; }
+code="$(python3 -c "import urllib.request,urllib.error
+try: print(urllib.request.urlopen('$BASE_URL/api/v1/info').status)
+except urllib.error.HTTPError as e: print(e.code)")"
+[[ "$code" == 401 ]] || die "auth is not on: /api/v1/info without a token answered $code"
+(cd test/e2e && E2E_AUTH_TOKEN="$E2E_AUTH_TOKEN" BASE_URL="$BASE_URL" E2E_EXPECT_AUTH=1 E2E_SKIP_BROWSER=1 \
+  E2E_ARTIFACTS="$ARTIFACTS/auth" npx vitest run tests/api.test.ts) || die "API suite failed with auth on"
+docker rm -f "$PROJECT-oidc" >/dev/null
 
 log "6/6 tear down"

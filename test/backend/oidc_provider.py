@@ -9,7 +9,7 @@ errors, be slow, go down and come back on the same port, and counts the requests
         token = idp.token()
         ... ENTRA_ISSUER=idp.issuer ...
 
-Run it alone (prints the issuer and a token valid for an hour):  python test/backend/oidc_provider.py
+Run it alone (prints the issuer and a token valid for an hour):  python test/backend/oidc_provider.py [--port N]
 """
 
 from __future__ import annotations
@@ -242,7 +242,13 @@ def unsigned_token(header: dict[str, Any], claims: dict[str, Any], signature: by
 
 
 if __name__ == "__main__":
-    idp = OidcProvider().start()
+    import argparse
+
+    parser = argparse.ArgumentParser(description="A local OIDC key server; prints ENTRA_* values and a token.")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    idp = OidcProvider()
+    idp.port = parser.parse_args().port
+    idp.start()
     print(f"ENTRA_TENANT_ID={idp.tenant}\nENTRA_CLIENT_ID={idp.client_id}\nENTRA_ISSUER={idp.issuer}")
     print(f"TOKEN={idp.token()}", flush=True)
     try:
