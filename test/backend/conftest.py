@@ -24,6 +24,8 @@ function scope
   client                     httpx.AsyncClient for `settings` (lifespan running)
   mongo_db                   AsyncDatabase of db_name (for assertions)
   storage                    an opened StorageBackend, parametrized over "local" and "azure_blob"
+  api                        httpx.AsyncClient for the app on each storage backend ("local", "azure_blob");
+                                   `.backend` names it, `.settings` is its Settings
 """
 
 from __future__ import annotations
@@ -268,6 +270,15 @@ async def storage(request, make_settings) -> AsyncIterator[StorageBackend]:
     await backend.open()
     yield backend
     await backend.close()
+
+
+@pytest.fixture(params=["local", "azure_blob"])
+async def api(request, make_settings, make_client) -> AsyncIterator[httpx.AsyncClient]:
+    settings = make_settings(MYDOCS_STORAGE_BACKEND=request.param)
+    async with make_client(settings) as c:
+        c.backend = request.param  # type: ignore[attr-defined]
+        c.settings = settings  # type: ignore[attr-defined]
+        yield c
 
 
 def pytest_report_header(config) -> list[str]:

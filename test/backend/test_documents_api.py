@@ -17,16 +17,6 @@ from mydocs.sidecar import Sidecar
 LIMIT = 100 * MIB
 
 
-@pytest.fixture(params=["local", "azure_blob"])
-async def api(request, make_settings, make_client):
-    """A client for the app on each storage backend; `.backend` names it, `.settings` is its Settings."""
-    settings = make_settings(MYDOCS_STORAGE_BACKEND=request.param)
-    async with make_client(settings) as c:
-        c.backend = request.param
-        c.settings = settings
-        yield c
-
-
 async def stored_keys(api) -> list[str]:
     """Every object in the backend of `api` (files, sidecars, anything left behind)."""
     if api.backend == "local":

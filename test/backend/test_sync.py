@@ -23,15 +23,6 @@ from mydocs.sidecar import (
 from syncdata import make_documents, opened, poll_job, records, run_cli
 
 
-@pytest.fixture(params=["local", "azure_blob"])
-async def api(request, make_settings, make_client):
-    settings = make_settings(MYDOCS_STORAGE_BACKEND=request.param)
-    async with make_client(settings) as c:
-        c.backend = request.param
-        c.settings = settings
-        yield c
-
-
 async def library(api, data_folder) -> list[dict]:
     """Five managed documents (one empty, tagged) and two external ones under the ingest root."""
     docs = await make_documents(api, 4, size=-1)

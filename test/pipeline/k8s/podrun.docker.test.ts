@@ -11,16 +11,11 @@
 import { execFileSync, spawnSync } from "node:child_process"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { dockerRunArgs, type PodRun } from "./lib/podrun.js"
-import { K8sCopy, type K8sObject } from "./lib/render.js"
+import { renderCopy, type K8sObject } from "./lib/render.js"
 
 let k3d: K8sObject[]
 beforeAll(() => {
-  const c = new K8sCopy()
-  try {
-    k3d = c.render("overlays/k3d")
-  } finally {
-    c.dispose()
-  }
+  k3d = renderCopy("overlays/k3d")
 })
 
 const IMAGES = Object.fromEntries(

@@ -4,16 +4,11 @@
 import { readFileSync, statSync } from "node:fs"
 import { beforeAll, describe, expect, it } from "vitest"
 import { cpuToDocker, dockerRunArgs, memoryToDocker } from "./lib/podrun.js"
-import { K8sCopy, type K8sObject } from "./lib/render.js"
+import { renderCopy, type K8sObject } from "./lib/render.js"
 
 let k3d: K8sObject[]
 beforeAll(() => {
-  const c = new K8sCopy()
-  try {
-    k3d = c.render("overlays/k3d")
-  } finally {
-    c.dispose()
-  }
+  k3d = renderCopy("overlays/k3d")
 })
 
 const opt = (name: string) => ({ image: `img-${name}`, name: `c-${name}`, network: "net", alias: name })

@@ -66,6 +66,16 @@ export class K8sCopy {
   }
 }
 
+/** Render one overlay (e.g. "overlays/k3d") from a scratch copy of deploy/k8s. */
+export function renderCopy(rel: string): K8sObject[] {
+  const c = new K8sCopy()
+  try {
+    return c.render(rel)
+  } finally {
+    c.dispose()
+  }
+}
+
 /** A filled-in self-hosted secret.yml made from the committed template (test values, no credential). */
 export function testSelfHostedSecret(exampleText: string): string {
   const objs = parseObjects(exampleText)
