@@ -15,13 +15,17 @@ from mydocs.sidecar import Sidecar
 DOCUMENTS = "documents"
 JOBS = "jobs"
 PING_TIMEOUT_SECONDS = 3.0
+# how long an operation waits for a reachable server before failing (a request then answers 503 at once
+# instead of hanging for pymongo's default 30 s)
+SERVER_SELECTION_TIMEOUT_MS = 2000
 
 
 class DatabaseUnavailable(Exception):
     """MongoDB did not answer."""
 
 
-def create_client(settings: Settings, *, server_selection_timeout_ms: int = 5000) -> AsyncMongoClient:
+def create_client(settings: Settings, *,
+                  server_selection_timeout_ms: int = SERVER_SELECTION_TIMEOUT_MS) -> AsyncMongoClient:
     """A lazy client: nothing connects until the first operation. Credentials are passed as options,
     never spliced into the URL (so they are never logged with it)."""
     kwargs: dict[str, Any] = {"tz_aware": True, "serverSelectionTimeoutMS": server_selection_timeout_ms,

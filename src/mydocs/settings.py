@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIB = 1024 * 1024
 DEFAULT_MAX_UPLOAD_BYTES = 100 * MIB
+DEFAULT_MAX_INGEST_BYTES = 10 * 1024 * MIB
 
 # Azure container names: 3-63 chars, lowercase letters, digits and single hyphens, starting/ending alphanumeric.
 _CONTAINER_RE = re.compile(r"^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$")
@@ -80,6 +81,13 @@ class Settings(BaseSettings):
         "by ':' (default DATA_FOLDER/ingest).")
     MYDOCS_MAX_UPLOAD_BYTES: int = Field(DEFAULT_MAX_UPLOAD_BYTES, description="Largest accepted file in bytes "
                                          "(default 104857600 = 100 MiB).")
+    MYDOCS_MAX_INGEST_BYTES: int = Field(DEFAULT_MAX_INGEST_BYTES, description="Most bytes one ingest request "
+                                         "may copy or index, counted over all its files (default 10737418240 = "
+                                         "10 GiB).")
+    MYDOCS_ADMIN_ROLE: str = Field("MyDocs.Admin", description="Entra app role (the token's `roles` claim) "
+                                   "required for ingest, sync and migrate while auth is on.")
+    MYDOCS_BODY_IDLE_TIMEOUT_SECONDS: float = Field(60.0, description="An upload whose body sends nothing for "
+                                                    "this long is answered 408 and discarded.")
     MYDOCS_LOG_LEVEL: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
 
     # ---- field validation (each failure becomes one "NAME: message" line) ----
@@ -161,11 +169,26 @@ class Settings(BaseSettings):
             raise ValueError("must be a tenant GUID or a domain name such as contoso.onmicrosoft.com")
         return v
 
-    @field_validator("MYDOCS_MAX_UPLOAD_BYTES")
+    @field_validator("MYDOCS_MAX_UPLOAD_BYTES", "MYDOCS_MAX_INGEST_BYTES")
     @classmethod
     def _max_upload(cls, v: int) -> int:
         if v < 1:
             raise ValueError("must be a positive number of bytes")
+        return v
+
+    @field_validator("MYDOCS_BODY_IDLE_TIMEOUT_SECONDS")
+    @classmethod
+    def _idle(cls, v: float) -> float:
+        if not 0 < v <= 3600:
+            raise ValueError("must be a number of seconds between 0 and 3600")
+        return v
+
+    @field_validator("MYDOCS_ADMIN_ROLE")
+    @classmethod
+    def _role(cls, v: str) -> str:
+        v = v.strip()
+        if not re.fullmatch(r"[A-Za-z0-9._:-]{1,120}", v):
+            raise ValueError("must be an app role value: 1-120 letters, digits, '.', '_', ':' or '-'")
         return v
 
     @field_validator("MONGO_PASSWORD", "AZURE_STORAGE_ACCOUNT_KEY", "AZURE_DI_API_KEY", "AZURE_OPENAI_API_KEY",

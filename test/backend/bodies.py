@@ -65,7 +65,8 @@ class MultipartBody:
 
 
 async def upload(client, *files: tuple[str, bytes | Payload], tags: str | None = None,
-                 content_type: str | None = "application/octet-stream", tags_after: bool = False):
+                 content_type: str | None = "application/octet-stream", tags_after: bool = False,
+                 headers: dict[str, str] | None = None):
     """POST /api/v1/documents/upload with the given (filename, data) files; returns the response."""
     parts: list[tuple] = []
     if tags is not None and not tags_after:
@@ -77,4 +78,4 @@ async def upload(client, *files: tuple[str, bytes | Payload], tags: str | None =
         parts.append(("field", "tags", tags))
     body = MultipartBody(parts)
     return await client.post("/api/v1/documents/upload", content=body.stream(),
-                             headers={"Content-Type": body.content_type})
+                             headers={"Content-Type": body.content_type, **(headers or {})})

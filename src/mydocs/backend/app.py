@@ -11,7 +11,13 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from mydocs import __version__
-from mydocs.backend.auth import BearerAuthMiddleware, build_validator, install_auth_error_handler, require_user
+from mydocs.backend.auth import (
+    BearerAuthMiddleware,
+    build_validator,
+    install_auth_error_handler,
+    require_admin,
+    require_user,
+)
 from mydocs.backend.context import AppContext
 from mydocs.backend.errors import install_error_handlers
 from mydocs.backend.limits import BodyLimitMiddleware
@@ -103,5 +109,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(documents.router, prefix="/api/v1/documents", dependencies=protected)
     sync_router = _sync_router()
     if sync_router is not None:
-        app.include_router(sync_router, prefix="/api/v1/sync", dependencies=protected)
+        # sync and migrate act on whole backends (migrate may delete sources): the admin role only
+        app.include_router(sync_router, prefix="/api/v1/sync", dependencies=[*protected, Depends(require_admin)])
     return app

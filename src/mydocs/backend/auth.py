@@ -71,6 +71,11 @@ class AuthError(Exception):
     def unavailable(cls, detail: str) -> AuthError:
         return cls(503, "auth_unavailable", detail)
 
+    @classmethod
+    def missing_role(cls, role: str) -> AuthError:
+        return cls(403, "missing_role", f"this operation needs the app role {role!r} in the token's roles claim",
+                   www_error="insufficient_scope")
+
 
 class _KeySourceError(Exception):
     """The discovery document or the JWKS could not be fetched or understood (message is log-safe)."""
@@ -317,9 +322,30 @@ async def require_user(request: Request) -> Principal:
 CurrentUser = Annotated[Principal, Depends(require_user)]
 
 
+def has_role(principal: Principal, role: str) -> bool:
+    """Entra app roles arrive as a list of strings in the access token's `roles` claim."""
+    roles = principal.claims.get("roles")
+    return isinstance(roles, list) and role in roles
+
+
+async def require_admin(request: Request) -> Principal:
+    """FastAPI dependency for server-side operations (ingest of server paths, sync, migrate): the caller
+    must hold MYDOCS_ADMIN_ROLE. With auth off (stub user local-dev) everything is allowed."""
+    principal = await require_user(request)
+    if getattr(request.app.state, "token_validator", None) is None and principal is LOCAL_DEV:
+        return principal
+    role = request.app.state.ctx.settings.MYDOCS_ADMIN_ROLE
+    if not has_role(principal, role):
+        raise AuthError.missing_role(role)
+    return principal
+
+
+AdminUser = Annotated[Principal, Depends(require_admin)]
+
+
 def _error_response(exc: AuthError, state: Any) -> JSONResponse:
     headers: dict[str, str] = {}
-    if exc.status_code == 401:
+    if exc.status_code in (401, 403):
         headers["WWW-Authenticate"] = (f'Bearer error="{exc.www_error}", error_description="{exc.detail}"'
                                        if exc.www_error else "Bearer")
     elif exc.status_code == 503:

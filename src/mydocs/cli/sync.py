@@ -182,8 +182,11 @@ def _print_sync(r: dict[str, Any]) -> None:
         print(f"  conflict: {item['id']}: {item['reason']}")
     for item in r["invalid_sidecars"][:SHOWN]:
         print(f"  invalid sidecar: {item['error']}")
+    for item in r.get("orphan_files", [])[:SHOWN]:
+        print(f"  file without sidecar (not indexed, not deleted): {item['key']} ({item['size']} bytes)")
     print(f"missing files: {r['missing_files_count']}, records without sidecar: {r['missing_sidecars_count']}, "
-          f"conflicts: {r['conflicts_count']}, invalid sidecars: {r['invalid_sidecars_count']}")
+          f"conflicts: {r['conflicts_count']}, invalid sidecars: {r['invalid_sidecars_count']}, "
+          f"files without sidecar: {r.get('orphan_files_count', 0)}")
 
 
 async def _migrate(settings: Settings, args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import re
+import stat
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any, Literal
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from mydocs import fileio
 from mydocs.backend.context import AppContext
 from mydocs.db import DOCUMENTS, document_view, record_from_sidecar, sidecar_from_record
 from mydocs.services.names import content_type_for, sanitize_filename
@@ -37,6 +39,7 @@ log = logging.getLogger("mydocs.documents")
 
 SORT_FIELDS = ("name", "size", "created_at", "updated_at")
 MAX_INGEST_FILES = 10_000
+MAX_NAME_COMPONENT_BYTES = 255
 
 
 class DocumentNotFound(Exception):
@@ -47,6 +50,26 @@ class OutsideIngestRoots(Exception):
     def __init__(self, path: str):
         super().__init__(path)
         self.path = path
+
+
+class IngestPathError(Exception):
+    """An ingest path that cannot be resolved: 403 (permission) or 422 (not a usable path)."""
+
+    def __init__(self, status_code: int, error_code: str, path: str, detail: str):
+        super().__init__(detail)
+        self.status_code, self.error_code, self.path, self.detail = status_code, error_code, path, detail
+
+
+class IngestTooLarge(Exception):
+    """The request names more files or bytes than one ingest may take."""
+
+    def __init__(self, error_code: str, detail: str):
+        super().__init__(detail)
+        self.error_code, self.detail = error_code, detail
+
+
+class FileNotRegular(Exception):
+    """An external document's file is now a FIFO, device, folder or symlink: refused at once."""
 
 
 @dataclass
@@ -81,15 +104,16 @@ class DocumentService:
         ctype = content_type_for(name, declared_type)
         key = managed_file_key(doc_id, name)
         written = await storage.write_stream(key, chunks, content_type=ctype, max_bytes=max_bytes)
-        existing = await self.coll.find_one({"sha256": written.sha256, "storage_mode": "managed"})
-        if existing is not None:
-            await storage.delete(key)
-            return StoredResult(document_view(existing), True)
-        now = utcnow()
-        sidecar = Sidecar(id=doc_id, name=name, size=written.size, sha256=written.sha256, content_type=ctype,
-                          tags=tags, storage_mode="managed", file_key=key, source=source, created_at=now,
-                          updated_at=now)
+        # from here on the file exists: any failure (database down, cancelled, sidecar refused) removes it
         try:
+            existing = await self.coll.find_one({"sha256": written.sha256, "storage_mode": "managed"})
+            if existing is not None:
+                await storage.delete(key)
+                return StoredResult(document_view(existing), True)
+            now = utcnow()
+            sidecar = Sidecar(id=doc_id, name=name, size=written.size, sha256=written.sha256, content_type=ctype,
+                              tags=tags, storage_mode="managed", file_key=key, source=source, created_at=now,
+                              updated_at=now)
             await write_managed_sidecar(storage, sidecar)
             record = record_from_sidecar(sidecar, storage.name)
             await self.coll.insert_one(record)
@@ -100,7 +124,7 @@ class DocumentService:
                 raise
             return StoredResult(document_view(existing), True)
         except BaseException:
-            await asyncio.shield(self._remove_managed(storage, doc_id, key))
+            await asyncio.shield(self._remove_managed_quietly(storage, doc_id, key))
             raise
         return StoredResult(document_view(record), False)
 
@@ -108,38 +132,49 @@ class DocumentService:
         await storage.delete(key)
         await storage.delete(managed_sidecar_key(doc_id))
 
+    async def _remove_managed_quietly(self, storage: StorageBackend, doc_id: str, key: str) -> None:
+        try:
+            await self._remove_managed(storage, doc_id, key)
+        except Exception as exc:  # the original failure is what the client must hear about
+            log.error("could not remove the file of failed document %s: %s", doc_id, type(exc).__name__)
+
     async def rollback(self, doc_ids: list[str]) -> None:
-        """Remove documents created earlier in a request that failed as a whole."""
+        """Remove documents created earlier in a request that failed as a whole (best effort: the request
+        may have failed because the database or storage is down)."""
         for doc_id in doc_ids:
             try:
                 await self.delete(doc_id)
             except DocumentNotFound:
                 pass
+            except Exception as exc:
+                log.error("could not roll back document %s: %s", doc_id, type(exc).__name__)
 
     async def store_external(self, path: Path, tags: list[str]) -> StoredResult:
-        """External mode: the file stays where it is; its sidecar goes beside it."""
-        size, sha = await asyncio.to_thread(_hash_file, path)
+        """External mode: the file stays where it is; its sidecar goes beside it. The file is hashed from a
+        descriptor opened without following links and checked against the roots (fileio.open_regular);
+        the record names the descriptor's real path."""
+        size, sha, real = await fileio.run(_hash_file, path, self.ctx.settings.ingest_roots)
         existing = await self.coll.find_one({"sha256": sha, "storage_mode": "external"})
         if existing is not None:
             return StoredResult(document_view(existing), True)
         doc_id = new_id()
-        name = sanitize_filename(path.name)
+        name = sanitize_filename(real.name)
         now = utcnow()
         sidecar = Sidecar(id=doc_id, name=name, size=size, sha256=sha, content_type=content_type_for(name, None),
-                          tags=tags, storage_mode="external", file_key=str(path), source="ingest",
+                          tags=tags, storage_mode="external", file_key=str(real), source="ingest",
                           created_at=now, updated_at=now)
         await write_external_sidecar(sidecar)
         record = record_from_sidecar(sidecar, "local")
         try:
             await self.coll.insert_one(record)
         except DuplicateKeyError:
-            await delete_external_sidecar(str(path), doc_id)
+            await delete_external_sidecar(str(real), doc_id)
             existing = await self.coll.find_one({"sha256": sha, "storage_mode": "external"})
             if existing is None:
                 raise
             return StoredResult(document_view(existing), True)
         except BaseException:
-            await asyncio.shield(delete_external_sidecar(str(path), doc_id))
+            await asyncio.shield(_quietly(delete_external_sidecar(str(real), doc_id)))
             raise
         return StoredResult(document_view(record), False)
 
@@ -148,6 +183,9 @@ class DocumentService:
         """Real path of `raw` (relative = under the first root); OutsideIngestRoots unless inside a root."""
         if "\x00" in raw or not raw.strip():
             raise OutsideIngestRoots(raw)
+        if any(len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_COMPONENT_BYTES for part in raw.split("/")):
+            raise IngestPathError(422, "invalid_path", raw, f"a path component is longer than "
+                                  f"{MAX_NAME_COMPONENT_BYTES} bytes")
         roots = self.ctx.settings.ingest_roots
         candidate = Path(raw) if os.path.isabs(raw) else roots[0] / raw
         real = Path(os.path.realpath(candidate))
@@ -157,25 +195,26 @@ class DocumentService:
 
     async def ingest(self, paths: list[str], storage_mode: Literal["managed", "external"],
                      tags: list[str]) -> IngestReport:
-        resolved = [(raw, self.resolve_ingest_path(raw)) for raw in paths]  # all checked before any work
+        """Every path is resolved and every folder walked (files and bytes counted against the limits)
+        before any file is stored; the same file named twice is ingested once."""
+        resolved = [(raw, self.resolve_ingest_path(raw)) for raw in dict.fromkeys(paths)]
         report = IngestReport()
-        files: list[tuple[str, Path]] = []
-        for raw, real in resolved:
-            found, errors = await asyncio.to_thread(self._expand, raw, real)
-            files.extend(found)
-            report.errors.extend(errors)
-        if len(files) > MAX_INGEST_FILES:
-            report.errors.append({"path": None, "error_code": "too_many_files",
-                                  "detail": f"more than {MAX_INGEST_FILES} files; ingest fewer at a time"})
-            return report
+        files = await fileio.run(self._expand_all, resolved, report.errors)
         for shown, path in files:
             try:
                 if storage_mode == "managed":
-                    result = await self.store_managed(_file_chunks(path), filename=path.name, declared_type=None,
-                                                      tags=tags, source="ingest", max_bytes=None)
+                    result = await self._ingest_managed(path, tags)
                 else:
                     result = await self.store_external(path, tags)
-            except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+            except fileio.OutsideRoots:
+                report.errors.append({"path": shown, "error_code": "outside_ingest_roots",
+                                      "detail": "the file now lies outside the ingest roots (replaced while "
+                                      "the ingest ran?)"})
+                continue
+            except fileio.NotRegularFile as exc:
+                report.errors.append({"path": shown, "error_code": "not_a_file", "detail": exc.strerror})
+                continue
+            except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
                 report.errors.append({"path": shown, "error_code": "unreadable", "detail": exc.strerror or
                                       type(exc).__name__})
                 continue
@@ -186,35 +225,86 @@ class DocumentService:
             report.results.append({"path": shown, "document": result.document, "duplicate": result.duplicate})
         return report
 
-    def _expand(self, raw: str, real: Path) -> tuple[list[tuple[str, Path]], list[dict[str, Any]]]:
-        """A file, or every regular file below a folder (recursively); skips sidecars and temp files."""
+    async def _ingest_managed(self, path: Path, tags: list[str]) -> StoredResult:
+        """Copy from a descriptor checked after opening (no symlink swapped in after the walk is followed)."""
+        fd = await fileio.run(fileio.open_regular, path, self.ctx.settings.ingest_roots)
+        owned = True
+
+        async def chunks() -> AsyncIterator[bytes]:
+            nonlocal owned
+            owned = False  # read_file_range closes it from here on
+            async for chunk in read_file_range(fd):
+                yield chunk
+
+        try:
+            return await self.store_managed(chunks(), filename=path.name, declared_type=None, tags=tags,
+                                            source="ingest", max_bytes=None)
+        finally:
+            if owned:
+                os.close(fd)
+
+    def _expand_all(self, resolved: list[tuple[str, Path]], errors: list[dict[str, Any]]) -> list[tuple[str, Path]]:
+        """Every file to ingest, each once; IngestTooLarge as soon as the files or bytes pass the limits."""
         roots = [Path(os.path.realpath(r)) for r in self.ctx.settings.ingest_roots]
-        if not real.exists():
-            return [], [{"path": raw, "error_code": "not_found", "detail": "no such file or folder"}]
-        if real.is_file():
-            return [(str(real), real)], []
-        if not real.is_dir():
-            return [], [{"path": raw, "error_code": "not_a_file", "detail": "not a regular file or folder"}]
-        found: list[tuple[str, Path]] = []
-        errors: list[dict[str, Any]] = []
-        for dirpath, dirnames, filenames in os.walk(real, followlinks=False):
-            dirnames.sort()
-            for name in sorted(filenames):
-                if name.endswith(SIDECAR_SUFFIX) or is_temp_name(name):
-                    continue
-                p = Path(dirpath) / name
-                target = Path(os.path.realpath(p))
-                shown = str(p)
-                if not any(_within(target, r) for r in roots):
-                    errors.append({"path": shown, "error_code": "outside_ingest_roots",
-                                   "detail": "symbolic link leading outside the ingest roots"})
-                    continue
-                if not target.is_file():
-                    continue
-                found.append((shown, target))
-                if len(found) > MAX_INGEST_FILES:
-                    return found, errors
-        return found, errors
+        max_bytes = self.ctx.settings.MYDOCS_MAX_INGEST_BYTES
+        found: dict[Path, str] = {}
+        total = 0
+        walked: set[Path] = set()
+
+        def add(shown: str, target: Path, size: int) -> None:
+            nonlocal total
+            if target in found:
+                return
+            found[target] = shown
+            total += size
+            if len(found) > MAX_INGEST_FILES:
+                raise IngestTooLarge("too_many_files", f"more than {MAX_INGEST_FILES} files; ingest fewer at a time")
+            if total > max_bytes:
+                raise IngestTooLarge("ingest_too_large", f"more than {max_bytes} bytes in one ingest "
+                                     "(MYDOCS_MAX_INGEST_BYTES); ingest fewer files at a time")
+
+        for raw, real in resolved:
+            try:
+                st = os.stat(real)
+            except (FileNotFoundError, NotADirectoryError):
+                errors.append({"path": raw, "error_code": "not_found", "detail": "no such file or folder"})
+                continue
+            except PermissionError:
+                raise IngestPathError(403, "permission_denied", raw, "the server may not read this path") from None
+            except OSError as exc:
+                raise IngestPathError(422, "invalid_path", raw, exc.strerror or "the path cannot be used") from None
+            if stat.S_ISREG(st.st_mode):
+                add(str(real), real, st.st_size)
+                continue
+            if not stat.S_ISDIR(st.st_mode):
+                errors.append({"path": raw, "error_code": "not_a_file", "detail": "not a regular file or folder"})
+                continue
+            if real in walked:
+                continue
+            walked.add(real)
+            for dirpath, dirnames, filenames in os.walk(real, followlinks=False):
+                dirnames.sort()
+                for d in dirnames:
+                    p = Path(dirpath) / d
+                    if p.is_symlink() and not any(_within(Path(os.path.realpath(p)), r) for r in roots):
+                        errors.append({"path": str(p), "error_code": "outside_ingest_roots",
+                                       "detail": "symbolic link to a folder outside the ingest roots (not followed)"})
+                for name in sorted(filenames):
+                    if name.endswith(SIDECAR_SUFFIX) or is_temp_name(name):
+                        continue
+                    p = Path(dirpath) / name
+                    target = Path(os.path.realpath(p))
+                    if not any(_within(target, r) for r in roots):
+                        errors.append({"path": str(p), "error_code": "outside_ingest_roots",
+                                       "detail": "symbolic link leading outside the ingest roots"})
+                        continue
+                    try:
+                        tst = os.stat(target, follow_symlinks=False)
+                    except OSError:
+                        continue  # vanished since the listing
+                    if stat.S_ISREG(tst.st_mode):
+                        add(str(p), target, tst.st_size)
+        return [(shown, target) for target, shown in found.items()]
 
     # ---- reading ----------------------------------------------------------------------------------------
     async def get_record(self, doc_id: str) -> dict[str, Any]:
@@ -247,24 +337,26 @@ class DocumentService:
             raise OutsideIngestRoots(rec["file_key"])
         return real
 
-    async def file_size(self, rec: dict[str, Any]) -> int:
+    async def open_for_download(self, rec: dict[str, Any]) -> OpenedFile:
+        """Size and a reader of the document's file. External files are opened here, once, without following
+        links and checked (regular file inside the roots) before anything is sent; the caller closes."""
         if rec["storage_mode"] == "external":
-            self.external_path(rec)
+            roots = self.ctx.settings.ingest_roots
+            await fileio.run(self.external_path, rec)
             try:
-                return (await asyncio.to_thread(os.stat, rec["file_key"])).st_size
-            except FileNotFoundError:
+                fd = await fileio.run(fileio.open_regular, rec["file_key"], roots)
+            except (FileNotFoundError, NotADirectoryError):
                 raise ObjectNotFound(rec["file_key"]) from None
+            except fileio.NotRegularFile:
+                raise FileNotRegular(rec["file_key"]) from None
+            except fileio.OutsideRoots:
+                raise OutsideIngestRoots(rec["file_key"]) from None
+            return OpenedFile(os.fstat(fd).st_size, fd=fd)
         storage = await self.ctx.storage(rec["storage_backend"])
         info = await storage.stat(rec["file_key"])
         if info is None:
             raise ObjectNotFound(rec["file_key"])
-        return info.size
-
-    async def open_file(self, rec: dict[str, Any], start: int, end: int | None) -> AsyncIterator[bytes]:
-        if rec["storage_mode"] == "external":
-            return _file_chunks(self.external_path(rec), start, end)
-        storage = await self.ctx.storage(rec["storage_backend"])
-        return storage.read_stream(rec["file_key"], start=start, end=end)
+        return OpenedFile(info.size, storage=storage, key=rec["file_key"])
 
     # ---- changing ---------------------------------------------------------------------------------------
     async def set_tags(self, doc_id: str, tags: list[str]) -> dict[str, Any]:
@@ -298,17 +390,45 @@ def _within(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def _hash_file(path: Path) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK_SIZE):
+def _hash_file(path: Path, roots: list[Path]) -> tuple[int, str, Path]:
+    """Size, sha256 and real path of the regular file at `path`, all from one checked descriptor."""
+    fd = fileio.open_regular(path, roots)
+    try:
+        real = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        digest = hashlib.sha256()
+        size = 0
+        while chunk := os.read(fd, CHUNK_SIZE):
             digest.update(chunk)
             size += len(chunk)
-    return size, digest.hexdigest()
+    finally:
+        os.close(fd)
+    return size, digest.hexdigest(), real
 
 
-async def _file_chunks(path: Path, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
-    f = await asyncio.to_thread(open, path, "rb")
-    async for chunk in read_file_range(f, start, end):
-        yield chunk
+async def _quietly(aw: Any) -> None:
+    try:
+        await aw
+    except Exception as exc:  # cleanup after a failure must not hide that failure
+        log.error("cleanup failed: %s", type(exc).__name__)
+
+
+@dataclass
+class OpenedFile:
+    """A file ready to be sent: an open descriptor (external) or a backend key (managed)."""
+
+    size: int
+    fd: int | None = None
+    storage: StorageBackend | None = None
+    key: str | None = None
+
+    def stream(self, start: int, end: int | None) -> AsyncIterator[bytes]:
+        if self.fd is not None:
+            fd, self.fd = self.fd, None  # the stream owns it now
+            return read_file_range(fd, start, end)
+        assert self.storage is not None and self.key is not None
+        return self.storage.read_stream(self.key, start=start, end=end)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None

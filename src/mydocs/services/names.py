@@ -11,7 +11,19 @@ MAX_TAGS = 50
 MAX_TAG_CHARS = 64
 DEFAULT_NAME = "file"
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f<>:\"|?*]")
-_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+# Windows device names are reserved whatever follows the first dot (NUL.tar.gz is NUL), also COM0/LPT0,
+# the superscript digits and the console devices
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", "conin$", "conout$", "clock$",
+                     *(f"{d}{i}" for d in ("com", "lpt") for i in (*"0123456789", "\u00b9", "\u00b2", "\u00b3"))}
+# served as declared; anything else (HTML, SVG, XML, JavaScript, ...) is served as application/octet-stream
+_SERVED_AS_DECLARED = {
+    "application/pdf", "application/json", "application/zip", "application/gzip", "application/x-tar",
+    "application/x-7z-compressed", "application/rtf", "application/msword", "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint", "text/plain", "text/csv", "text/markdown", "text/tab-separated-values",
+    "image/png", "image/jpeg", "image/gif", "image/webp", "image/tiff", "image/bmp", "image/heic",
+}
+_SERVED_PREFIXES = ("application/vnd.openxmlformats-officedocument.", "application/vnd.oasis.opendocument.",
+                    "audio/", "video/")
 _CONTENT_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$")
 _TAG_BAD = re.compile(r"[\x00-\x1f\x7f,]")
 
@@ -22,15 +34,12 @@ def sanitize_filename(raw: str | None) -> str:
     name = unicodedata.normalize("NFC", raw or "")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]  # keep the last path segment only
     name = _UNSAFE.sub("_", name)
-    # format/private/surrogate characters (bidi overrides, zero-width joiners) only spoof what is shown
-    name = "".join(c for c in name if unicodedata.category(c) not in ("Cf", "Cs", "Co"))
+    name = _strip_invisible(name)
     name = re.sub(r"\s+", " ", name).strip(" .")  # no leading dots (hidden/`..`), no trailing dots/spaces
     if not name:
         name = DEFAULT_NAME
-    stem, dot, ext = name.rpartition(".")
-    if not dot:
-        stem, ext = name, ""
-    if stem.lower() in _WINDOWS_RESERVED:
+    _stem, dot, ext = name.rpartition(".")
+    if name.split(".", 1)[0].rstrip(" ").lower() in _WINDOWS_RESERVED:
         name = f"_{name}"
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         ext_part = f".{ext}" if dot and 0 < len(ext.encode("utf-8")) <= 16 else ""
@@ -51,6 +60,20 @@ def content_type_for(name: str, declared: str | None) -> str:
     return guessed or "application/octet-stream"
 
 
+def served_content_type(stored: str) -> str:
+    """The Content-Type a file is served with: its stored type when inert, else application/octet-stream
+    (an uploaded "text/html" or SVG must never be rendered, let alone run, on this origin)."""
+    if stored in _SERVED_AS_DECLARED or stored.startswith(_SERVED_PREFIXES):
+        return stored
+    return "application/octet-stream"
+
+
+def _strip_invisible(text: str) -> str:
+    """Without format/private/surrogate characters (bidi overrides, zero-width joiners): they only spoof
+    what is shown."""
+    return "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cs", "Co"))
+
+
 def normalize_tags(tags: list[str] | str | None) -> list[str]:
     """Trimmed, de-duplicated (order kept), bounded tags; raises ValueError on bad ones."""
     if tags is None:
@@ -61,7 +84,7 @@ def normalize_tags(tags: list[str] | str | None) -> list[str]:
     for tag in tags:
         if not isinstance(tag, str):
             raise ValueError("tags must be strings")
-        tag = unicodedata.normalize("NFC", tag).strip()
+        tag = _strip_invisible(unicodedata.normalize("NFC", tag)).strip()
         if not tag:
             continue
         if len(tag) > MAX_TAG_CHARS:

@@ -23,13 +23,15 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from mydocs import fileio
 from mydocs.db import DOCUMENTS, record_from_sidecar
 from mydocs.settings import Settings
-from mydocs.sidecar import MANAGED_SIDECAR_RE, SIDECAR_SUFFIX, Sidecar, SidecarError, check_managed_sidecar
+from mydocs.sidecar import MANAGED_SIDECAR_RE, MAX_SIDECAR_BYTES, SIDECAR_SUFFIX, Sidecar, SidecarError, check_managed_sidecar
 from mydocs.storage.base import InvalidKey, ObjectNotFound, StorageBackend
 
 log = logging.getLogger("mydocs.sync")
 
+MANAGED_FILE_RE = re.compile(r"^([0-9a-f]{2})/([0-9a-f]{32})/[^/]+$")
 EXTERNAL_SIDECAR_RE = re.compile(r"^([0-9a-f]{32})" + re.escape(SIDECAR_SUFFIX) + r"$")
 # what an external document's record names as its backend (the file and sidecar are on the local disk)
 EXTERNAL_BACKEND = "local"
@@ -59,6 +61,7 @@ class SyncPlan:
     missing_sidecars: list[dict[str, Any]] = field(default_factory=list)
     invalid_sidecars: list[dict[str, Any]] = field(default_factory=list)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    orphan_files: list[dict[str, Any]] = field(default_factory=list)
     unchanged: int = 0
     other_backend: int = 0
     scanned: int = 0
@@ -67,7 +70,8 @@ class SyncPlan:
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"backend": self.backend, "scanned_sidecars": self.scanned}
-        for name in ("restore", "update", "missing_files", "missing_sidecars", "invalid_sidecars", "conflicts"):
+        for name in ("restore", "update", "missing_files", "missing_sidecars", "invalid_sidecars", "conflicts",
+                     "orphan_files"):
             items = getattr(self, name)
             out[name] = items[:MAX_LISTED]
             out[f"{name}_count"] = len(items)
@@ -107,6 +111,16 @@ def _brief(rec: dict[str, Any]) -> dict[str, Any]:
             "storage_backend": rec.get("storage_backend"), "file_key": rec.get("file_key")}
 
 
+def _read_sidecar_file(path: Path) -> bytes:
+    """A sidecar's bytes from a descriptor that is a regular file (a FIFO named like a sidecar never blocks)."""
+    fd = fileio.open_regular(path)
+    try:
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read(MAX_SIDECAR_BYTES + 1)
+    finally:
+        os.close(fd)
+
+
 def _within(path: Path, roots: list[Path]) -> bool:
     return any(path == r or r in path.parents for r in roots)
 
@@ -120,8 +134,20 @@ class SyncService:
         self.settings = settings
 
     # ---- scanning ---------------------------------------------------------------------------------------
-    async def _managed_candidates(self) -> list[str]:
-        return [info.key async for info in self.storage.list() if MANAGED_SIDECAR_RE.match(info.key)]
+    async def _managed_candidates(self, plan: SyncPlan) -> list[str]:
+        """The managed sidecar keys; files in a document folder without a sidecar (an upload that died
+        between the file and its sidecar) are reported in `orphan_files`, never deleted."""
+        sidecars: list[str] = []
+        files: list[tuple[str, str, int]] = []
+        for info in [i async for i in self.storage.list()]:
+            if MANAGED_SIDECAR_RE.match(info.key):
+                sidecars.append(info.key)
+            elif m := MANAGED_FILE_RE.match(info.key):
+                files.append((m.group(2), info.key, info.size))
+        ids = {MANAGED_SIDECAR_RE.match(k).group(2) for k in sidecars}  # type: ignore[union-attr]
+        plan.orphan_files.extend({"key": key, "id": doc_id, "size": size, "reason": "no_sidecar"}
+                                 for doc_id, key, size in files if doc_id not in ids)
+        return sidecars
 
     def _external_candidates(self) -> list[Path]:
         found: list[Path] = []
@@ -149,7 +175,7 @@ class SyncService:
     async def _read_external(self, path: Path, plan: SyncPlan) -> Found | None:
         where = str(path)
         try:
-            data = await asyncio.to_thread(path.read_bytes)
+            data = await fileio.run(_read_sidecar_file, path)
             sc = Sidecar.from_json_bytes(data, where=where)
             if sc.id != EXTERNAL_SIDECAR_RE.match(path.name).group(1):  # type: ignore[union-attr]
                 raise SidecarError(f"{where}: id {sc.id!r} does not match its file name")
@@ -180,7 +206,7 @@ class SyncService:
             size = None if info is None else info.size
         else:
             try:
-                st = await asyncio.to_thread(os.stat, sc.file_key)
+                st = await fileio.run(os.stat, sc.file_key)
                 size = st.st_size if os.path.isfile(sc.file_key) else None
             except (FileNotFoundError, NotADirectoryError):
                 size = None
@@ -191,8 +217,8 @@ class SyncService:
     # ---- planning ---------------------------------------------------------------------------------------
     async def plan(self, progress: Progress | None = None) -> SyncPlan:
         plan = SyncPlan(backend=self.storage.name)
-        managed = await self._managed_candidates()
-        external = await asyncio.to_thread(self._external_candidates)
+        managed = await self._managed_candidates(plan)
+        external = await fileio.run(self._external_candidates)
         records = {rec["_id"]: rec async for rec in self.coll.find({})}
         by_content = {(r.get("sha256"), r.get("storage_mode")): r["_id"] for r in records.values()}
         total = len(managed) + len(external) + len(records)
@@ -271,7 +297,7 @@ class SyncService:
                 except InvalidKey:
                     present = False
             else:
-                present = await asyncio.to_thread(os.path.isfile, key)
+                present = await fileio.run(os.path.isfile, key)
         if not present:
             plan.missing_files.append({**_brief(rec), "reason": "file_missing", "has_record": True,
                                        "has_sidecar": False})

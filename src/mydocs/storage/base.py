@@ -38,6 +38,10 @@ class StorageUnavailable(StorageError):
     """The backend cannot be reached or is not usable (missing container, permissions, ...)."""
 
 
+class StorageFull(StorageError):
+    """No space (or quota) left; nothing was stored."""
+
+
 class ObjectNotFound(StorageError):
     """No object at that key."""
 

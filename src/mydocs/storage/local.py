@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
+import errno
 import hashlib
+import logging
 import os
+import stat
+import time
 from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
-from typing import BinaryIO
 
+from mydocs import fileio
 from mydocs.storage.base import (
     CHUNK_SIZE,
     InvalidKey,
@@ -16,6 +19,7 @@ from mydocs.storage.base import (
     ObjectNotFound,
     ObjectTooLarge,
     StorageBackend,
+    StorageFull,
     StorageUnavailable,
     WriteResult,
     validate_key,
@@ -24,6 +28,8 @@ from mydocs.storage.base import (
 
 TMP_PREFIX = ".tmp-"
 TMP_SUFFIX = ".part"
+STALE_TEMP_SECONDS = 3600  # a temp file untouched this long belongs to an upload that died with its process
+log = logging.getLogger("mydocs.storage")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -59,11 +65,35 @@ class LocalStorage(StorageBackend):
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     async def open(self) -> None:
+        """Start-up only: the root is created here and never on a write (a volume that came unmounted must
+        not be silently replaced by an empty folder on the wrong disk). Stale temp files are swept."""
         try:
-            await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
+            await fileio.run(self.root.mkdir, parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageUnavailable(f"local storage root {self.root} cannot be created: {exc.strerror}") from None
         await self.check()
+        removed = await fileio.run(self.sweep_temp_files)
+        if removed:
+            log.warning("removed %d stale temp file(s) of interrupted uploads under %s", removed, self.root)
+
+    def sweep_temp_files(self, older_than: float = STALE_TEMP_SECONDS) -> int:
+        """Delete `.tmp-*.part` files not written for `older_than` seconds (left by a crash mid-upload)."""
+        removed = 0
+        cutoff = time.time() - older_than
+        for dirpath, _dirnames, filenames in os.walk(self.root):
+            for name in filenames:
+                if not is_temp_name(name):
+                    continue
+                path = os.path.join(dirpath, name)
+                try:
+                    if os.stat(path, follow_symlinks=False).st_mtime < cutoff:
+                        os.unlink(path)
+                        removed += 1
+                except FileNotFoundError:
+                    continue
+            if dirpath != str(self.root):
+                self._prune(Path(dirpath))
+        return removed
 
     async def close(self) -> None:
         return None
@@ -75,47 +105,67 @@ class LocalStorage(StorageBackend):
             if not os.access(self.root, os.W_OK | os.X_OK):
                 raise StorageUnavailable(f"local storage root {self.root} is not writable")
 
-        await asyncio.to_thread(probe)
+        await fileio.run(probe)
 
     # -- writes -------------------------------------------------------------------------------------------
     async def write_stream(self, key: str, chunks: AsyncIterable[bytes], *, content_type: str | None = None,
                            max_bytes: int | None = None) -> WriteResult:
         path = self.path_for(key)
-        fd, tmp = await asyncio.to_thread(self._create_temp, path.parent)
         digest = hashlib.sha256()
         size = 0
-        done = closed = False
+        fd: int | None = None
+        tmp: str | None = None
+        done = False
         buffer = bytearray()  # small network chunks are gathered into ~1 MiB writes (one thread hop each)
+
+        def flush(data: bytes) -> None:
+            # hashed in the I/O thread (hashlib releases the GIL), beside the write, not on the event loop
+            digest.update(data)
+            _write_all(fd, data)  # type: ignore[arg-type]
+
         try:
+            fd, tmp = await fileio.run(self._create_temp, path.parent)
             async for chunk in chunks:
                 if not chunk:
                     continue
                 size += len(chunk)
                 if max_bytes is not None and size > max_bytes:
                     raise ObjectTooLarge(max_bytes)
-                digest.update(chunk)
                 buffer += chunk
                 if len(buffer) >= CHUNK_SIZE:
                     data, buffer = bytes(buffer), bytearray()
-                    await asyncio.to_thread(_write_all, fd, data)
+                    await fileio.run(flush, data)
             if buffer:
-                await asyncio.to_thread(_write_all, fd, bytes(buffer))
-            await asyncio.to_thread(os.fsync, fd)
-            closed = True
+                await fileio.run(flush, bytes(buffer))
+            await fileio.run(os.fsync, fd)
             os.close(fd)
-            await asyncio.to_thread(self._commit, tmp, path)
+            fd = None
+            await fileio.run(self._commit, tmp, path)
             done = True
+        except OSError as exc:
+            raise storage_error(exc, self.root) from None
         finally:
             if not done:
-                await asyncio.to_thread(_discard, None if closed else fd, tmp)
-                await asyncio.to_thread(self._prune, path.parent)
+                if tmp is not None:
+                    await fileio.run(_discard, fd, tmp)
+                await fileio.run(self._prune, path.parent)
         return WriteResult(key=key, size=size, sha256=digest.hexdigest())
 
-    @staticmethod
-    def _create_temp(folder: Path) -> tuple[int, str]:
+    def _create_temp(self, folder: Path) -> tuple[int, str]:
         import tempfile
 
-        folder.mkdir(parents=True, exist_ok=True)
+        if not self.root.is_dir():
+            raise StorageUnavailable(f"local storage root {self.root} does not exist (volume not mounted?); "
+                                     "writes are refused until it is back")
+        # only the document's own folders are created, never the root itself
+        rel = folder.relative_to(self.root)
+        current = self.root
+        for part in rel.parts:
+            current = current / part
+            try:
+                os.mkdir(current)
+            except FileExistsError:
+                pass
         return tempfile.mkstemp(prefix=TMP_PREFIX, suffix=TMP_SUFFIX, dir=folder)
 
     @staticmethod
@@ -137,19 +187,23 @@ class LocalStorage(StorageBackend):
     async def read_stream(self, key: str, *, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         path = self.path_for(key)
         try:
-            f = await asyncio.to_thread(open, path, "rb")
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            fd = await fileio.run(fileio.open_regular, path, [self.root])
+        except (FileNotFoundError, NotADirectoryError, fileio.NotRegularFile, fileio.OutsideRoots):
             raise ObjectNotFound(key) from None
-        async for chunk in read_file_range(f, start, end):
+        except OSError as exc:
+            raise storage_error(exc, self.root) from None
+        async for chunk in read_file_range(fd, start, end):
             yield chunk
 
     async def stat(self, key: str) -> ObjectInfo | None:
         path = self.path_for(key)
         try:
-            st = await asyncio.to_thread(os.stat, path)
+            st = await fileio.run(os.stat, path, follow_symlinks=False)
         except (FileNotFoundError, NotADirectoryError):
             return None
-        if not os.path.isfile(path):
+        except OSError as exc:
+            raise storage_error(exc, self.root) from None
+        if not stat.S_ISREG(st.st_mode):
             return None
         return ObjectInfo(key=key, size=st.st_size)
 
@@ -164,7 +218,10 @@ class LocalStorage(StorageBackend):
             self._prune(path.parent)
             return True
 
-        return await asyncio.to_thread(remove)
+        try:
+            return await fileio.run(remove)
+        except OSError as exc:
+            raise storage_error(exc, self.root) from None
 
     async def list(self, prefix: str = "") -> AsyncIterator[ObjectInfo]:
         validate_prefix(prefix)
@@ -193,7 +250,7 @@ class LocalStorage(StorageBackend):
                     out.append(ObjectInfo(key=key, size=st.st_size))
             return out
 
-        for info in await asyncio.to_thread(walk):
+        for info in await fileio.run(walk):
             yield info
 
 
@@ -216,20 +273,29 @@ def _discard(fd: int | None, tmp: str) -> None:
         pass
 
 
-async def read_file_range(f: BinaryIO, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
-    """Bytes start..end (inclusive; None = to the end) of an open file in CHUNK_SIZE pieces, off the
-    event loop; closes the file when done."""
+def storage_error(exc: OSError, root: Path) -> StorageFull | StorageUnavailable:
+    """A failing disk as an answer the client can act on: full (507) or not usable now (503)."""
+    if isinstance(exc, (StorageFull, StorageUnavailable)):
+        return exc
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageFull(f"local storage under {root} is full; nothing was stored")
+    return StorageUnavailable(f"local storage under {root} is not usable: {exc.strerror or type(exc).__name__}")
+
+
+async def read_file_range(fd: int, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    """Bytes start..end (inclusive; None = to the end) of an open descriptor in CHUNK_SIZE pieces, in the
+    file I/O pool; closes the descriptor when done."""
     try:
-        if start:
-            await asyncio.to_thread(f.seek, start)
         remaining = None if end is None else end - start + 1
+        offset = start
         while remaining is None or remaining > 0:
             n = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
-            chunk = await asyncio.to_thread(f.read, n)
+            chunk = await fileio.run(os.pread, fd, n, offset)
             if not chunk:
                 break
+            offset += len(chunk)
             if remaining is not None:
                 remaining -= len(chunk)
             yield chunk
     finally:
-        await asyncio.to_thread(f.close)
+        await fileio.run(os.close, fd)

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-from typing import Annotated, Any, Literal
+from collections.abc import AsyncIterator, Awaitable
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.requests import ClientDisconnect
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mydocs.backend.auth import require_admin
 from mydocs.backend.deps import ContextDep
 from mydocs.backend.errors import ApiError
 from mydocs.backend.multipart import MultipartError, MultipartReader, boundary_from_content_type
-from mydocs.services.documents import DocumentNotFound, DocumentService, OutsideIngestRoots
-from mydocs.services.names import normalize_tags
-from mydocs.storage.base import ObjectNotFound, ObjectTooLarge, StorageUnavailable
+from mydocs.services.documents import (
+    DocumentNotFound,
+    DocumentService,
+    FileNotRegular,
+    IngestPathError,
+    IngestTooLarge,
+    OutsideIngestRoots,
+)
+from mydocs.services.names import normalize_tags, served_content_type
+from mydocs.storage.base import ObjectNotFound, ObjectTooLarge, StorageFull, StorageUnavailable
+
+T = TypeVar("T")
 
 router = APIRouter(tags=["documents"])
 
@@ -50,8 +62,48 @@ def _not_found(doc_id: str) -> ApiError:
     return ApiError(404, "document_not_found", f"no document with id {doc_id!r}"[:200])
 
 
-def _storage_error(exc: StorageUnavailable) -> ApiError:
-    return ApiError(503, "storage_unavailable", str(exc))
+def _storage_error(exc: StorageUnavailable | StorageFull) -> ApiError:
+    if isinstance(exc, StorageFull):
+        return ApiError(507, "storage_full", str(exc))
+    return ApiError(503, "storage_unavailable", str(exc), headers={"Retry-After": "30"})
+
+
+class BodyIdle(Exception):
+    """The client sent nothing for the idle timeout in the middle of a body."""
+
+
+async def _idle_bounded(body: AsyncIterator[bytes], seconds: float) -> AsyncIterator[bytes]:
+    """The body's chunks; BodyIdle when the next one takes longer than `seconds` (a stalled client
+    must not hold a descriptor and a temp file forever when no proxy with its own timeout is in front)."""
+    while True:
+        try:
+            chunk = await asyncio.wait_for(body.__anext__(), seconds)
+        except StopAsyncIteration:
+            return
+        except asyncio.TimeoutError:
+            raise BodyIdle() from None
+        yield chunk
+
+
+async def _until_client_leaves(request: Request, work: Awaitable[T]) -> T:
+    """Run `work`, cancelling it when the client disconnects (its body is read: the next ASGI message
+    is http.disconnect, sent when the client goes away)."""
+    task = asyncio.ensure_future(work)
+
+    async def watch() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+    if not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        raise ApiError(400, "client_disconnected", "the client went away; the ingest was stopped")
+    return task.result()
 
 
 @router.get("")
@@ -71,7 +123,8 @@ async def list_documents(ctx: ContextDep,
 async def upload_documents(request: Request, ctx: ContextDep) -> dict[str, Any]:
     """Upload files (multipart `files`, optional `tags`), streamed to storage; always managed mode."""
     try:
-        reader = MultipartReader(request.stream(), boundary_from_content_type(request.headers.get("content-type")))
+        reader = MultipartReader(_idle_bounded(request.stream(), ctx.settings.MYDOCS_BODY_IDLE_TIMEOUT_SECONDS),
+                                 boundary_from_content_type(request.headers.get("content-type")))
     except MultipartError as exc:
         raise ApiError(415 if "Content-Type" in str(exc) else 400, "invalid_multipart", str(exc)) from None
     service = DocumentService(ctx)
@@ -105,9 +158,13 @@ async def upload_documents(request: Request, ctx: ContextDep) -> dict[str, Any]:
     except MultipartError as exc:
         await service.rollback(created)
         raise ApiError(400, "invalid_multipart", str(exc)) from None
-    except StorageUnavailable as exc:
+    except (StorageUnavailable, StorageFull) as exc:
         await service.rollback(created)
         raise _storage_error(exc) from None
+    except BodyIdle:
+        await service.rollback(created)
+        raise ApiError(408, "body_timeout", f"the upload sent nothing for "
+                       f"{ctx.settings.MYDOCS_BODY_IDLE_TIMEOUT_SECONDS:g} s; nothing was stored") from None
     except ClientDisconnect:  # the partial file was already discarded by the storage backend
         await service.rollback(created)
         raise ApiError(400, "client_disconnected", "the client went away during the upload") from None
@@ -123,15 +180,20 @@ async def upload_documents(request: Request, ctx: ContextDep) -> dict[str, Any]:
     return {"results": results}
 
 
-@router.post("/ingest")
-async def ingest_documents(body: IngestBody, ctx: ContextDep) -> dict[str, Any]:
-    """Ingest server-side files or folders (recursively) from the configured ingest roots."""
+@router.post("/ingest", dependencies=[Depends(require_admin)])
+async def ingest_documents(body: IngestBody, ctx: ContextDep, request: Request) -> dict[str, Any]:
+    """Ingest server-side files or folders (recursively) from the configured ingest roots (admin role)."""
     try:
-        report = await DocumentService(ctx).ingest(body.paths, body.storage_mode, body.tags)
+        report = await _until_client_leaves(request, DocumentService(ctx).ingest(body.paths, body.storage_mode,
+                                                                                 body.tags))
     except OutsideIngestRoots as exc:
         raise ApiError(403, "path_outside_ingest_roots",
                        f"{exc.path[:300]!r} is not inside a configured ingest root (MYDOCS_INGEST_ROOTS)") from None
-    except StorageUnavailable as exc:
+    except IngestPathError as exc:
+        raise ApiError(exc.status_code, exc.error_code, f"{exc.path[:300]!r}: {exc.detail}") from None
+    except IngestTooLarge as exc:
+        raise ApiError(413, exc.error_code, f"{exc.detail}; nothing was ingested") from None
+    except (StorageUnavailable, StorageFull) as exc:
         raise _storage_error(exc) from None
     return {"results": report.results, "errors": report.errors}
 
@@ -147,12 +209,13 @@ async def get_document(doc_id: str, ctx: ContextDep) -> dict[str, Any]:
         raise _not_found(doc_id) from None
 
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# at most 19 digits: every file size fits, and int() never meets thousands of digits
+_RANGE = re.compile(r"^bytes=(\d{0,19})-(\d{0,19})$")
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     """(start, end inclusive) for one satisfiable range; None = send everything; ApiError 416 when unsatisfiable."""
-    if not header:
+    if not header or len(header) > 200:
         return None
     m = _RANGE.match(header.strip())
     if not m or (not m.group(1) and not m.group(2)):
@@ -175,6 +238,24 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
+def _etags(header: str) -> list[str]:
+    return [t.strip() for t in header.split(",") if t.strip()]
+
+
+def not_modified(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 13.1.2: weak comparison; `*` matches any current file."""
+    if not if_none_match:
+        return False
+    tags = _etags(if_none_match)
+    return "*" in tags or etag in (t[2:] if t.startswith("W/") else t for t in tags)
+
+
+def range_still_valid(if_range: str | None, etag: str) -> bool:
+    """RFC 9110 13.1.5: the Range applies only if If-Range names the current ETag (strong comparison).
+    A date never matches: no Last-Modified is sent."""
+    return if_range is None or if_range.strip() == etag
+
+
 def content_disposition(name: str) -> str:
     ascii_name = name.encode("ascii", "replace").decode("ascii").replace('"', "_").replace("?", "_")
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
@@ -182,33 +263,53 @@ def content_disposition(name: str) -> str:
 
 @router.get("/{doc_id}/file")
 async def download_document(doc_id: str, request: Request, ctx: ContextDep) -> Response:
-    """The file's bytes, streamed; single byte ranges answer 206."""
+    """The file's bytes, streamed; single byte ranges answer 206, a matching If-None-Match 304."""
     service = DocumentService(ctx)
     try:
         rec = await service.get_record(doc_id)
-        size = await service.file_size(rec)
+        opened = await service.open_for_download(rec)
     except DocumentNotFound:
         raise _not_found(doc_id) from None
     except OutsideIngestRoots:
         raise ApiError(403, "path_outside_ingest_roots", "the document's external file is not inside a "
                        "configured ingest root (MYDOCS_INGEST_ROOTS)") from None
+    except FileNotRegular:
+        raise ApiError(409, "file_not_regular", "the document's external file is no longer a regular file "
+                       "(a FIFO, device, folder or symbolic link now stands in its place)") from None
     except ObjectNotFound:
         raise ApiError(404, "file_missing", "the document's file is missing from storage "
                        "(run `mydocs sync run` to report such records)") from None
-    except StorageUnavailable as exc:
+    except (StorageUnavailable, StorageFull) as exc:
         raise _storage_error(exc) from None
+    size = opened.size
+    etag = f"\"{rec['sha256']}\""
+    # the declared type is metadata; what a browser may render or run is never served as such
     headers = {"Accept-Ranges": "bytes", "Content-Disposition": content_disposition(rec["name"]),
-               "ETag": f"\"{rec['sha256']}\"", "X-Content-Type-Options": "nosniff",
-               "Cache-Control": "private, no-cache"}
-    rng = parse_range(request.headers.get("range"), size) if size > 0 else None
+               "ETag": etag, "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-cache",
+               "Content-Security-Policy": "sandbox; default-src 'none'"}
+    try:
+        if not_modified(request.headers.get("if-none-match"), etag):
+            opened.close()
+            return Response(status_code=304, headers={k: v for k, v in headers.items()
+                                                      if k in ("ETag", "Cache-Control")})
+        rng = None
+        if size > 0 and range_still_valid(request.headers.get("if-range"), etag):
+            rng = parse_range(request.headers.get("range"), size)
+    except BaseException:
+        opened.close()
+        raise
     if rng is None:
         start, end, status = 0, size - 1, 200
     else:
         (start, end), status = rng, 206
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     headers["Content-Length"] = str(end - start + 1 if size else 0)
-    body = await service.open_file(rec, start, end if size else None)
-    return StreamingResponse(body, status_code=status, media_type=rec["content_type"], headers=headers)
+    media_type = served_content_type(rec["content_type"])
+    if request.method == "HEAD":
+        opened.close()
+        return Response(status_code=status, media_type=media_type, headers=headers)
+    body = opened.stream(start, end if size else None)
+    return StreamingResponse(body, status_code=status, media_type=media_type, headers=headers)
 
 
 @router.put("/{doc_id}/tags")
@@ -218,7 +319,7 @@ async def put_tags(doc_id: str, body: TagsBody, ctx: ContextDep) -> dict[str, An
         return await DocumentService(ctx).set_tags(doc_id, body.tags)
     except DocumentNotFound:
         raise _not_found(doc_id) from None
-    except StorageUnavailable as exc:
+    except (StorageUnavailable, StorageFull) as exc:
         raise _storage_error(exc) from None
 
 
@@ -229,6 +330,12 @@ async def delete_document(doc_id: str, ctx: ContextDep) -> Response:
         await DocumentService(ctx).delete(doc_id)
     except DocumentNotFound:
         raise _not_found(doc_id) from None
-    except StorageUnavailable as exc:
+    except (StorageUnavailable, StorageFull) as exc:
         raise _storage_error(exc) from None
     return Response(status_code=204)
+
+
+# HEAD beside each GET (kept out of the OpenAPI schema: one operation per path). uvicorn sends no body
+# for HEAD; the file route answers HEAD itself without opening a stream.
+for _path, _endpoint in (("", list_documents), ("/{doc_id}", get_document), ("/{doc_id}/file", download_document)):
+    router.add_api_route(_path, _endpoint, methods=["HEAD"], include_in_schema=False)

@@ -9,15 +9,22 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from mydocs import fileio
 from mydocs.backend.deps import ContextDep
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("mydocs.health")
 
 
-@router.get("/health")
-async def health() -> dict[str, str]:
-    """Liveness: the process answers; calls no dependency."""
+@router.get("/health", response_model=None)
+async def health() -> dict[str, str] | JSONResponse:
+    """Liveness: the event loop answers and the file I/O pool still runs work (calls no dependency).
+    A pool whose every thread is stuck (e.g. in a hung file system) cannot recover: 503, so the
+    orchestrator restarts the process."""
+    if await fileio.probe() is None:
+        log.error("liveness: no file I/O thread became free within %.0f s", fileio.PROBE_TIMEOUT_SECONDS)
+        return JSONResponse({"status": "unhealthy", "detail": "the file I/O thread pool is starved",
+                             "error_code": "file_io_starved"}, status_code=503)
     return {"status": "ok"}
 
 

@@ -12,7 +12,7 @@ from mydocs.backend.errors import ApiError
 from mydocs.services.jobs import JobAlreadyRunning, JobFailed, JobNotFound, JobRunner, JobStore, Progress, job_view
 from mydocs.services.migrate import MigrateService
 from mydocs.services.sync import SyncService
-from mydocs.storage.base import StorageBackend, StorageUnavailable
+from mydocs.storage.base import StorageBackend, StorageFull, StorageUnavailable
 
 # mounted by the app factory at /api/v1/sync (behind require_user)
 router = APIRouter(tags=["sync"])
@@ -70,6 +70,8 @@ async def sync_plan(body: SyncBody, ctx: ContextDep) -> dict[str, Any]:
         plan = await SyncService(ctx.db, storage, ctx.settings).plan()
     except StorageUnavailable as exc:
         raise ApiError(503, "storage_unavailable", str(exc)) from None
+    except StorageFull as exc:
+        raise ApiError(507, "storage_full", str(exc)) from None
     return plan.as_dict()
 
 
@@ -94,6 +96,8 @@ async def migrate_plan(body: MigrateBody, ctx: ContextDep) -> dict[str, Any]:
         return await MigrateService(source, target).plan(delete_source=body.delete_source)
     except StorageUnavailable as exc:
         raise ApiError(503, "storage_unavailable", str(exc)) from None
+    except StorageFull as exc:
+        raise ApiError(507, "storage_full", str(exc)) from None
 
 
 @router.post("/migrate/execute", status_code=202)
