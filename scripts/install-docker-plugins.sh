@@ -11,8 +11,10 @@
 # about a second). Both are `go build` of the module source the proxy serves (upstream's go.mod and go.sum as
 # they are), CGO off, -trimpath, with the version stamped in as their own Makefiles do.
 # Needs: Go >= 1.24 (GOTOOLCHAIN may fetch a newer one through the proxy), root or a writable target.
-# Usage: bash scripts/install-docker-plugins.sh [--check]   (--check: verify only, install nothing; exit 1
-#        with one line naming what to install when a plugin is missing or of another version)
+# Usage: bash scripts/install-docker-plugins.sh [--check]
+#   --check: install nothing; verify that `docker compose` (v2, >= 2.20), `docker buildx` and an engine
+#   with BuildKit answer (and DOCKER_BUILDKIT is not 0); else exit 1 with one line naming what to install.
+#   scripts/test-e2e.sh and test/bench/images_bench.sh start with it.
 set -euo pipefail
 
 COMPOSE_VERSION="v2.40.3"
@@ -24,7 +26,7 @@ CHECK=0
 case "${1:-}" in
   --check) CHECK=1 ;;
   "") ;;
-  -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
   *) echo "install-docker-plugins: unknown argument: $1 (usage: [--check])" >&2; exit 2 ;;
 esac
 
@@ -42,31 +44,52 @@ plugin_version() { # name
 }
 want_version() { case "$1" in compose) echo "$COMPOSE_VERSION" ;; buildx) echo "$BUILDX_VERSION" ;; esac; }
 
+# --check: what MyDocs' commands need from Docker, one line naming what to install when something lacks.
+# Any Compose v2 / buildx will do here (Docker Desktop's, Debian's, these); the pinned ones are what CI runs.
+COMPOSE_MIN="${MYDOCS_COMPOSE_MIN:-2.20.0}"   # build secrets, `up --wait`, profiles, service_completed_successfully
+INSTALL_HINT="run: bash scripts/install-docker-plugins.sh (or install Docker's docker-compose-plugin and docker-buildx-plugin packages)"
+version_lt() { [[ "$1" != "$2" && "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n1)" == "$1" ]]; }
 if [[ $CHECK == 1 ]]; then
-  for p in compose buildx; do
-    have="$(plugin_version "$p")"
-    [[ "$have" == "$(want_version "$p")" ]] \
-      || die "docker $p $(want_version "$p") is not installed in $DEST (found: ${have:-nothing}); run: bash scripts/install-docker-plugins.sh"
-  done
-  log "docker compose $COMPOSE_VERSION and docker buildx $BUILDX_VERSION installed in $DEST"
+  command -v docker >/dev/null 2>&1 || die "no docker CLI on PATH: install Docker Engine (Debian: apt-get install docker.io)"
+  [[ "${DOCKER_BUILDKIT:-}" != 0 ]] || die "DOCKER_BUILDKIT=0 selects the classic builder, which cannot build MyDocs' Dockerfiles (RUN --mount): unset DOCKER_BUILDKIT"
+  if ! cv="$(docker compose version --short 2>/dev/null)" || [[ -z "$cv" ]]; then
+    v1="$(docker-compose version --short 2>/dev/null || true)"
+    [[ "$v1" == 1.* ]] && die "docker-compose $v1 is Compose v1, which MyDocs does not support (its classic builder cannot build the Dockerfiles); Compose v2 (\`docker compose\`) is missing: $INSTALL_HINT"
+    die "docker compose (Compose v2) is missing: $INSTALL_HINT"
+  fi
+  cv="${cv#v}"
+  ! version_lt "$cv" "$COMPOSE_MIN" || die "docker compose $cv is too old (MyDocs needs Compose >= $COMPOSE_MIN): $INSTALL_HINT"
+  bv="$(docker buildx version 2>/dev/null | awk '{print $2}')" || true
+  [[ -n "$bv" ]] || die "docker buildx (the BuildKit client that \`docker build\` and Compose v2 use) is missing: $INSTALL_HINT"
+  docker info >/dev/null 2>&1 || die "no Docker engine answers (start dockerd, or point DOCKER_HOST at one)"
+  bk="$(docker buildx inspect 2>/dev/null | sed -n 's/^BuildKit version: *//p' | head -n1)"
+  [[ -n "$bk" ]] || die "the Docker engine ($(docker version --format '{{.Server.Version}}' 2>/dev/null || echo unknown)) offers no BuildKit to buildx: MyDocs needs Docker Engine >= 20.10 (BuildKit built in)"
+  log "ok: docker compose $cv, docker buildx $bv, engine BuildKit $bk"
   exit 0
 fi
 
-command -v go >/dev/null 2>&1 || die "'go' is not on PATH (Go >= 1.24 builds docker compose $COMPOSE_VERSION and buildx $BUILDX_VERSION)"
-GO_VERSION="$(go env GOVERSION 2>/dev/null || true)"
-[[ "$GO_VERSION" =~ ^go1\.([0-9]+) ]] || die "cannot read the Go version from 'go env GOVERSION' (got '$GO_VERSION')"
-if (( BASH_REMATCH[1] < 24 )) && [[ "$(go env GOTOOLCHAIN)" == local ]]; then
-  die "$GO_VERSION is too old (Go >= 1.24 is needed; or allow GOTOOLCHAIN=auto to fetch one)"
-fi
-ARCH="$(go env GOOS)-$(go env GOARCH)"
-mkdir -p "$CACHE" 2>/dev/null && [[ -w "$CACHE" ]] || die "cannot write the cache $CACHE (run as root or set MYDOCS_PLUGINS_CACHE)"
-mkdir -p "$DEST" 2>/dev/null && [[ -w "$DEST" ]] || die "cannot write $DEST (run as root or set DOCKER_CLI_PLUGINS_DIR)"
+{ mkdir -p "$CACHE" 2>/dev/null && [[ -w "$CACHE" ]]; } || die "cannot write the cache $CACHE (run as root or set MYDOCS_PLUGINS_CACHE)"
+{ mkdir -p "$DEST" 2>/dev/null && [[ -w "$DEST" ]]; } || die "cannot write $DEST (run as root or set DOCKER_CLI_PLUGINS_DIR)"
+
+# Go is needed only when a plugin has to be built (a cached or installed one needs none)
+GO_VERSION="" ARCH=""
+need_go() {
+  [[ -z "$GO_VERSION" ]] || return 0
+  command -v go >/dev/null 2>&1 || die "'go' is not on PATH (Go >= 1.24 builds docker compose $COMPOSE_VERSION and buildx $BUILDX_VERSION)"
+  GO_VERSION="$(go env GOVERSION 2>/dev/null || true)"
+  [[ "$GO_VERSION" =~ ^go1\.([0-9]+) ]] || die "cannot read the Go version from 'go env GOVERSION' (got '$GO_VERSION')"
+  if (( BASH_REMATCH[1] < 24 )) && [[ "$(go env GOTOOLCHAIN)" == local ]]; then
+    die "$GO_VERSION is too old (Go >= 1.24 is needed; or allow GOTOOLCHAIN=auto to fetch one)"
+  fi
+  ARCH="$(go env GOOS)-$(go env GOARCH)"
+}
 
 # build (once) into the cache; the stamp names the inputs and the binary's sha256. Built inside the
 # module's own source tree (downloaded through the proxy), i.e. as the main module with upstream's
 # go.mod and go.sum: their `exclude` directives make a plain `go install module@version` refuse them.
 build_plugin() { # name module version package ldflags -> path of the cached binary
   local name="$1" mod="$2" version="$3" pkg="$4" ldflags="$5"
+  need_go
   local bin="$CACHE/docker-$name-$version-$ARCH-$GO_VERSION" stamp_want src
   stamp_want="$mod@$version $pkg $ARCH $GO_VERSION"
   if [[ -x "$bin" && -f "$bin.stamp" ]] && [[ "$(head -n1 "$bin.stamp")" == "$stamp_want" ]] \

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os"
 import { resolve } from "node:path"
 import { describe, expect, it } from "vitest"
 import { parse } from "yaml"
+import { readmeCommands } from "./readme-commands.js"
 
 const ROOT = resolve(__dirname, "../../..")
 const read = (p: string) => readFileSync(resolve(ROOT, p), "utf8")
@@ -19,12 +20,12 @@ const DF_BACKEND = read("Dockerfile.backend")
 const DF_UI = read("Dockerfile.ui")
 
 type Service = {
-  image?: string; build?: unknown; profiles?: string[]; ports?: string[]; env_file?: string
+  image?: string; build?: { secrets?: (string | { source: string })[] }; profiles?: string[]; ports?: string[]; env_file?: string
   environment?: Record<string, string>; volumes?: string[]; restart?: string
   depends_on?: Record<string, { condition: string }>; user?: string
   healthcheck?: { test?: string[]; disable?: boolean }
 }
-type Compose = { services: Record<string, Service> }
+type Compose = { services: Record<string, Service>; secrets?: Record<string, { file?: string }> }
 
 // ---------------------------------------------------------------- policies (pure functions)
 
@@ -61,6 +62,12 @@ export function composeProblems(c: Compose): string[] {
     if (!u.healthcheck?.test) p.push("ui has no healthcheck")
   }
   for (const name of ["db", "azurite"]) if (s[name] && !s[name]!.profiles?.includes("local")) p.push(`${name} is not in the local profile`)
+  // the Dockerfiles' optional CA build secret, from MYDOCS_CA_BUNDLE (default: an empty file)
+  for (const name of ["backend", "ui"]) {
+    const secrets = (s[name]?.build?.secrets ?? []).map((x) => (typeof x === "string" ? x : x.source))
+    if (s[name]?.build && !secrets.includes("ca_bundle")) p.push(`${name} build does not get the ca_bundle secret`)
+  }
+  if (c.secrets?.ca_bundle?.file !== "${MYDOCS_CA_BUNDLE:-/dev/null}") p.push("secret ca_bundle is not file: ${MYDOCS_CA_BUNDLE:-/dev/null}")
   if (s.db && !/^\$\{MONGO_IMAGE:-mongo[:@]/.test(s.db.image ?? "")) p.push("db image is not ${MONGO_IMAGE:-mongo...}")
   if (s.azurite && !/^\$\{AZURITE_IMAGE:-/.test(s.azurite.image ?? "")) p.push("azurite image is not ${AZURITE_IMAGE:-...}")
   for (const [name, svc] of Object.entries(s)) {
@@ -127,8 +134,33 @@ export function dockerfileProblems(text: string, want: { arg: string; def: strin
   if (!/^HEALTHCHECK /m.test(last)) p.push("no HEALTHCHECK")
   if (/HEALTHCHECK[^\n]*curl/.test(last)) p.push("HEALTHCHECK uses curl")
   if (/^COPY \. /m.test(text)) p.push("COPY . copies the whole context")
-  if (/^RUN --mount/m.test(text) || /<<\s*['"]?[A-Z]+/.test(text)) p.push("BuildKit-only syntax (docker-compose 1.29 builds with the classic builder)")
+  // BuildKit where it pays, and still buildable by every BuildKit runner (docker build, Compose v2,
+  // Dagger's dockerBuild) with or without the CA secret
+  const runs = text.split(/^(?=RUN )/m).filter((r) => r.startsWith("RUN ")).map((r) => r.split(/\n(?!\s)/)[0]!)
+  for (const run of runs) {
+    // (an install from a local wheel with --no-index reaches no registry)
+    const installs = /\b(pip install|npm ci|npm install)\b/.test(run) && !/pip install [^\n]*--no-index/.test(run)
+    const mounts = [...run.matchAll(/--mount=(\S+)/g)].map((m) => m[1]!)
+    for (const m of mounts.filter((x) => x.startsWith("type=secret"))) {
+      if (!/(^|,)id=ca_bundle(,|$)/.test(m)) p.push(`a secret other than ca_bundle: ${m}`)
+      if (!/(^|,)required=false(,|$)/.test(m)) p.push(`secret mount without required=false (builds without the secret must work): ${m}`)
+    }
+    if (!installs) continue
+    const what = /pip install|npm ci|npm install/.exec(run)![0]
+    if (!mounts.some((m) => m.startsWith("type=cache"))) p.push(`${what} without a cache mount`)
+    if (!mounts.some((m) => m.startsWith("type=secret"))) p.push(`${what} without the optional ca_bundle secret`)
+    if (/--no-cache-dir/.test(run)) p.push(`${what} with --no-cache-dir beside a cache mount`)
+  }
+  // the CA reaches the build only as the secret: never as a build arg, an ENV or a copied file
+  if (/^(ARG|ENV) [^\n]*(CERT|CA_BUNDLE)/m.test(text)) p.push("a CA set by ARG/ENV (it would stay in the image config)")
+  if (/^(COPY|ADD) [^\n]*(\.crt|\.pem|ca-certificates)/m.test(text)) p.push("a CA copied into a layer")
   return p
+}
+
+/** Whether the UI image build type-checks (vue-tsc, or `npm run build`, which runs it). */
+export function uiTypeChecksInBuild(text: string): boolean {
+  const code = text.split("\n").filter((l) => !/^\s*#/.test(l)).join("\n")
+  return /vue-tsc|npm run build(?![-\w])/.test(code)
 }
 
 // ---------------------------------------------------------------- the real files
@@ -199,21 +231,29 @@ describe("docker-compose.yml", () => {
     expect(compose.services.backend!.healthcheck!.test).toEqual(["CMD", ...JSON.parse(cmd!)])
   })
 
-  it("is accepted by docker-compose config (when installed), with and without the local profile", () => {
-    const dc = ["/usr/bin/docker-compose", "/usr/local/bin/docker-compose"].find(existsSync)
-    if (!dc) return // docker-compose is provisioned by .ci/run; scripts/test-e2e.sh runs the stack itself
+  it("is accepted by `docker compose config` (Compose v2), with and without the local profile", () => {
+    // Compose v2 is provisioned by .ci/run (scripts/install-docker-plugins.sh): missing = a failure
     const dir = mkdtempSync(resolve(tmpdir(), "compose-"))
     writeFileSync(resolve(dir, "backend.env"), "MONGO_URL=mongodb://db:27017\n")
-    // (docker-compose 1.29 lists profiled services in `config --services` with or without --profile)
-    for (const extra of [[], ["--profile", "local"]]) {
-      const r = spawnSync(dc, ["-f", resolve(ROOT, "docker-compose.yml"), ...extra, "config", "--services"],
-        { encoding: "utf8", env: { ...process.env, MYDOCS_ENV_FILE: resolve(dir, "backend.env") } })
+    const env = { ...process.env, MYDOCS_ENV_FILE: resolve(dir, "backend.env"), MYDOCS_CA_BUNDLE: "" }
+    const dc = (...args: string[]) => spawnSync("docker", ["compose", ...args], { encoding: "utf8", env, cwd: dir })
+    for (const [extra, want] of [[[], ["backend", "data-init", "ui"]], [["--profile", "local"], ["azurite", "backend", "data-init", "db", "ui"]]] as const) {
+      const r = dc("-f", resolve(ROOT, "docker-compose.yml"), ...extra, "config", "--services")
       expect(r.status, r.stderr).toBe(0)
-      expect(r.stdout.split("\n").filter(Boolean).sort()).toEqual(["azurite", "backend", "data-init", "db", "ui"])
+      expect(r.stdout.split("\n").filter(Boolean).sort()).toEqual(want)
     }
+    // the build secret resolves to /dev/null when MYDOCS_CA_BUNDLE is empty, to the file when set
+    const json = (extraEnv: Record<string, string>) => {
+      const r = spawnSync("docker", ["compose", "-f", resolve(ROOT, "docker-compose.yml"), "config", "--format", "json"],
+        { encoding: "utf8", env: { ...env, ...extraEnv }, cwd: dir })
+      expect(r.status, r.stderr).toBe(0)
+      return JSON.parse(r.stdout) as { secrets: Record<string, { file: string }> }
+    }
+    expect(json({}).secrets.ca_bundle!.file).toBe("/dev/null")
+    expect(json({ MYDOCS_CA_BUNDLE: "/etc/ssl/certs/ca-certificates.crt" }).secrets.ca_bundle!.file).toBe("/etc/ssl/certs/ca-certificates.crt")
     const bad = resolve(dir, "bad.yml")
     writeFileSync(bad, COMPOSE_TEXT.replace("condition: service_healthy", "condition: service_maybe"))
-    expect(spawnSync(dc, ["-f", bad, "config", "-q"], { encoding: "utf8", env: { ...process.env, MYDOCS_ENV_FILE: resolve(dir, "backend.env") } }).status).not.toBe(0)
+    expect(dc("-f", bad, "config", "-q").status).not.toBe(0)
   })
 })
 
@@ -255,7 +295,7 @@ describe("Dockerfiles", () => {
     expect(dockerfileProblems(DF_BACKEND, { arg: "PYTHON_IMAGE", def: "python:3.13-slim", port: 8000, user: /^10001(:10001)?$/ })).toEqual([])
     expect(DF_BACKEND).toContain('CMD ["uvicorn", "mydocs.backend.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]')
     // the dependency layer sees the lock file alone
-    const deps = DF_BACKEND.indexOf("pip install --no-cache-dir --require-hashes -r requirements.lock")
+    const deps = DF_BACKEND.indexOf("pip install --cache-dir /root/.cache/pip --require-hashes -r requirements.lock")
     expect(deps).toBeGreaterThan(0)
     expect(DF_BACKEND.lastIndexOf("COPY requirements.lock", deps)).toBeGreaterThan(0)
     expect(DF_BACKEND.slice(0, deps)).not.toMatch(/^COPY (src|\.) /m)
@@ -266,16 +306,55 @@ describe("Dockerfiles", () => {
     expect(DF_UI).toMatch(/^ARG NODE_IMAGE=node:22-alpine$/m)
     expect(DF_UI).toMatch(/^ARG VITE_API_BASE_URL=\/api\/v1$/m)
     for (const a of ["VITE_ENTRA_CLIENT_ID", "VITE_ENTRA_AUTHORITY"]) expect(DF_UI).toMatch(new RegExp(`^ARG ${a}=""$`, "m"))
-    expect(DF_UI).toMatch(/^RUN npm ci\b/m)
+    expect(DF_UI).toMatch(/^ && npm ci\b/m)
     expect(DF_UI).toMatch(/nginx -t/)
+    expect(uiTypeChecksInBuild(DF_UI)).toBe(false)
+  })
+
+  it("ui: the image build runs vite build only; the type-check is the SPA suite's (scripts/test-ui.sh)", () => {
+    expect(read("scripts/test-ui.sh")).toMatch(/^npx --no-install vue-tsc --build$/m)
+    const pkg = JSON.parse(read("mydocs-ui/package.json")) as { scripts: Record<string, string> }
+    expect(pkg.scripts["build-only"]).toBe("vite build")
+    expect(uiTypeChecksInBuild(DF_UI.replace("npm run build-only", "npm run build"))).toBe(true)
+    expect(uiTypeChecksInBuild(DF_UI.replace("npm run build-only", "npx vue-tsc --build && npm run build-only"))).toBe(true)
   })
 
   it("policies fail on broken copies", () => {
     const want = { arg: "PYTHON_IMAGE", def: "python:3.13-slim", port: 8000, user: /^10001(:10001)?$/ }
     expect(dockerfileProblems(DF_BACKEND.replace("USER 10001:10001", "USER root"), want)).toEqual(["final stage does not run as the non-root user"])
     expect(dockerfileProblems("# syntax=docker/dockerfile:1\n" + DF_BACKEND, want)).toHaveLength(1)
-    expect(dockerfileProblems(DF_BACKEND.replace("RUN pip install --no-cache-dir --require-hashes", "RUN --mount=type=cache,target=/root/.cache/pip pip install --require-hashes"), want))
-      .toEqual(["BuildKit-only syntax (docker-compose 1.29 builds with the classic builder)"])
+    expect(dockerfileProblems(DF_BACKEND.replaceAll("--mount=type=secret,id=ca_bundle,required=false", "--mount=type=secret,id=ca_bundle"), want))
+      .toEqual(Array(2).fill("secret mount without required=false (builds without the secret must work): type=secret,id=ca_bundle"))
+    expect(dockerfileProblems(DF_BACKEND.replace("--mount=type=cache,id=mydocs-pip,target=/root/.cache/pip,sharing=locked \\\n    --mount=type=secret", "--mount=type=secret"), want))
+      .toEqual(["pip install without a cache mount"])
+    expect(dockerfileProblems(DF_BACKEND.replace(/RUN --mount=type=cache[^\n]*\n[^\n]*ca_bundle[^\n]*\n[^\n]*\n && pip install --cache-dir \/root\/\.cache\/pip --require-hashes/, "RUN pip install --no-cache-dir --require-hashes"), want))
+      .toEqual(["pip install without a cache mount", "pip install without the optional ca_bundle secret", "pip install with --no-cache-dir beside a cache mount"])
+    expect(dockerfileProblems(DF_BACKEND.replace("FROM ${PYTHON_IMAGE} AS deps", "FROM ${PYTHON_IMAGE} AS deps\nARG PIP_CERT=/ca.pem"), want))
+      .toEqual(["a CA set by ARG/ENV (it would stay in the image config)"])
+    expect(dockerfileProblems(DF_BACKEND.replace("COPY requirements.lock ./", "COPY requirements.lock ./\nCOPY proxy-ca.pem /etc/ssl/certs/"), want))
+      .toEqual(["a CA copied into a layer"])
     expect(dockerfileProblems(DF_BACKEND.replace("ARG PYTHON_IMAGE=python:3.13-slim", "ARG PYTHON_IMAGE=mydocs-local/python:3.13-trixie"), want)).toHaveLength(1)
+  })
+})
+
+describe("the README's Docker commands (scripts/test-e2e.sh runs each as written)", () => {
+  const docs = [read("README.md"), read("docs/images-and-compose.md")]
+
+  it("are all of a kind the e2e run performs, one command per kind", () => {
+    const { commands, problems } = readmeCommands(docs)
+    expect(problems).toEqual([])
+    expect([...commands.keys()].sort()).toEqual(["build-backend", "build-ui", "down", "env-copy", "logs", "up"])
+    expect(commands.get("up")).toBe("docker compose --profile local up -d --build")
+    expect(commands.get("build-ui")).toContain("--build-arg VITE_ENTRA_CLIENT_ID=<client-id>")
+  })
+
+  it("an unknown, a Compose v1 or a second different command of one kind is refused", () => {
+    const extra = (block: string) => readmeCommands([...docs, "```bash\n" + block + "\n```\n"]).problems
+    expect(extra("docker-compose --profile local up -d --build")).toEqual(["no e2e step runs this command: docker-compose --profile local up -d --build"])
+    expect(extra("docker compose up -d --build   # backend + ui only")).toEqual([
+      'two different up commands (the e2e runs one): "docker compose --profile local up -d --build" and "docker compose up -d --build"'])
+    expect(extra("docker build \\\n  -f Dockerfile.backend --pull -t x .")).toHaveLength(1)
+    expect(extra("# docker compose exec backend mydocs config check")).toEqual([]) // a comment is no command
+    expect(readmeCommands(["no commands"]).problems).toContain("no up command found")
   })
 })
