@@ -7,6 +7,7 @@
  */
 import {
   CacheSharingMode,
+  check,
   Container,
   dag,
   Directory,
@@ -17,14 +18,17 @@ import {
   ReturnType,
   Secret,
   Service,
+  up,
 } from "@dagger.io/dagger"
 
 import { backendBuildArgs, uiBuildArgs } from "./buildargs.js"
+import { actionlintContainer, ferretdbImage, ferretdbService, kubectlContainer, NONROOT_UID, uiForDagger } from "./containers.js"
+import { K3dReport, k3dReportOf } from "./k3dreport.js"
 import { deploymentsOf, ingressHosts } from "./manifests.js"
 import { kubeconfigWithTokenFile, currentCluster } from "./kubeconfig.js"
 import { Overlay, overlayPath, stampImages, type ImageStamp } from "./overlay.js"
-import { formatDeployReport, formatK3dReport, parseStepLog, reportPassed, type DeployedImage, type K3dRunReport } from "./report.js"
-import { deployScript, ferretdbBuildScript, k3dBaseUrl, k3dTestScript } from "./scripts.js"
+import { formatDeployReport, parseStepLog, type DeployedImage, type K3dRunReport } from "./report.js"
+import { deployScript, k3dBaseUrl, k3dTestScript } from "./scripts.js"
 import {
   backendEnvEntries,
   parseConfigKeys,
@@ -34,29 +38,21 @@ import {
   selectSecretEntries,
   type ConfigKey,
 } from "./settings.js"
-import { acrLoginServer, acrRepository, IMAGE_NAMES, parsePublishedRef, parseTriggerEvent, publishTags } from "./tags.js"
+import { acrLoginServer, DeployEvent, IMAGE_NAMES, parsePublishedRef, parseTriggerEvent, publishTags } from "./tags.js"
 import {
   validateAcrName,
   validateAksClusterName,
   validateImageTag,
   validateMongoUrl,
+  validateRegistryHost,
   validateResourceGroup,
   validateTimeout,
 } from "./validate.js"
-import {
-  ACTIONLINT_VERSION,
-  ALPINE_IMAGE,
-  DEBIAN_IMAGE,
-  FERRETDB_VERSION,
-  GOLANG_IMAGE,
-  INGRESS_NGINX_MANIFEST,
-  K3D_DIND_IMAGE,
-  K3S_IMAGE,
-  KUBECTL_VERSION,
-  kubectlDownload,
-} from "./versions.js"
+import { DEBIAN_IMAGE, INGRESS_NGINX_MANIFEST, INGRESS_NGINX_MANIFEST_SHA256, K3D_DIND_IMAGE, K3S_IMAGE } from "./versions.js"
 
 export { Overlay } from "./overlay.js"
+export { DeployEvent } from "./tags.js"
+export { K3dReport, K3dStep } from "./k3dreport.js"
 
 /** ACR accepts an Entra access token (az acr login --expose-token) with this user name. */
 const ACR_TOKEN_USER = "00000000-0000-0000-0000-000000000000"
@@ -66,54 +62,10 @@ const K3D_TAG = "k3d-test"
 /** the FerretDB image name the k3d overlay's mongo.yml expects */
 const TEST_MONGO_IMAGE = "mydocs-test-mongo"
 const K3D_HOST_PORT = 8081
-const NONROOT_UID = "65532:65532"
 
 /** Directory.entries() lists sub-directories with a trailing "/" */
 function hasEntry(entries: string[], name: string): boolean {
   return entries.some((e) => e.replace(/\/$/, "") === name)
-}
-
-/** One step of a testOnK3d run. */
-@object()
-export class K3dStep {
-  /** step name, e.g. create-cluster */
-  @func() name: string
-  /** ok, failed or skipped */
-  @func() status: string
-  /** wall-clock seconds */
-  @func() seconds: number
-
-  constructor(name: string, status: string, seconds: number) {
-    this.name = name
-    this.status = status
-    this.seconds = seconds
-  }
-}
-
-/** The result of a passed testOnK3d run (a failed run fails the call with the diagnostics). */
-@object()
-export class K3dReport {
-  /** true: every step passed and the cluster was deleted */
-  @func() passed: boolean
-  /** the ephemeral cluster's name */
-  @func() cluster: string
-  /** the URL the e2e suite ran against (through ingress-nginx) */
-  @func() baseUrl: string
-  /** every step with its status and duration */
-  @func() steps: K3dStep[]
-  /** the report as text */
-  @func() summary: string
-  /** step logs and e2e artifacts (screenshots) */
-  @func() artifacts: Directory
-
-  constructor(r: K3dRunReport, artifacts: Directory) {
-    this.passed = reportPassed(r)
-    this.cluster = r.cluster
-    this.baseUrl = r.baseUrl
-    this.steps = r.steps.map((s) => new K3dStep(s.name, s.status, s.seconds))
-    this.summary = formatK3dReport(r)
-    this.artifacts = artifacts
-  }
 }
 
 @object()
@@ -210,9 +162,11 @@ export class Mydocs {
    * MyDocs as one service, like `docker compose --profile local up`: the backend bound under the
    * alias `backend` (so deploy/nginx.conf works unchanged), the UI on port 80, managed files on a
    * cache volume, and a throwaway FerretDB (MongoDB wire protocol) unless a MongoDB is given.
-   * Serve it with: dagger call compose-up up --ports 8080:80
+   * Serve it with: dagger call compose-up up --ports 8080:8080 (inside Dagger the UI listens on 8080:
+   * Dagger's executor does not let non-root processes bind port 80, as Docker and Kubernetes do).
    */
   @func()
+  @up()
   async composeUp(
     /** a .env file (as in .env.example); only the variables the backend reads are used */
     env?: Secret,
@@ -226,15 +180,20 @@ export class Mydocs {
       // the throwaway database replaces whatever MongoDB the env file names
       entries = entries.filter(([k]) => !["MONGO_URL", "MONGO_USER", "MONGO_PASSWORD"].includes(k))
     }
+    // only what the backend marks secret becomes a secret: the engine scrubs every secret value from
+    // all output, so plain settings such as "local" or "info" would turn into *** in every log
+    const secretNames = new Set(secretKeyNames(keys))
     for (const [name, value] of entries) {
-      backend = backend.withSecretVariable(name, dag.setSecret(`mydocs-compose-${name}`, value))
+      backend = secretNames.has(name)
+        ? backend.withSecretVariable(name, dag.setSecret(`mydocs-compose-${name}`, value))
+        : backend.withEnvVariable(name, value)
     }
     if (mongoUrl) {
       validateMongoUrl(await mongoUrl.plaintext())
       backend = backend.withSecretVariable("MONGO_URL", mongoUrl)
     } else {
       backend = backend
-        .withServiceBinding("mongo", this.ferretdb())
+        .withServiceBinding("mongo", ferretdbService())
         .withEnvVariable("MONGO_URL", "mongodb://mongo:27017/")
     }
     const user = await backend.user()
@@ -246,7 +205,7 @@ export class Mydocs {
       backend = backend.withMountedDirectory("/app/config", this.source.directory("config"), user ? { owner: user } : {})
     }
     const backendSvc = backend.withExposedPort(8000).asService()
-    return this.buildUi().withServiceBinding("backend", backendSvc).withExposedPort(80).asService()
+    return (await uiForDagger(this.buildUi())).withServiceBinding("backend", backendSvc).asService()
   }
 
   /**
@@ -254,6 +213,7 @@ export class Mydocs {
    * which provisions the machine (Docker, FerretDB, Azurite, Chromium, ...) and runs scripts/test.sh.
    */
   @func()
+  @check()
   async test(): Promise<string> {
     return dag
       .container()
@@ -270,14 +230,9 @@ export class Mydocs {
    * Lints the workflows (actionlint with shellcheck) and renders every kustomize overlay (kubectl kustomize).
    */
   @func()
+  @check()
   async lint(): Promise<string> {
-    const workflows = dag
-      .container()
-      .from(GOLANG_IMAGE)
-      .withMountedCache("/go/pkg/mod", dag.cacheVolume("mydocs-go-mod"))
-      .withEnvVariable("CGO_ENABLED", "0")
-      .withExec(["apk", "add", "--no-cache", "shellcheck"]) // actionlint runs it on every run: script
-      .withExec(["go", "install", `github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}`])
+    const workflows = actionlintContainer()
       .withDirectory("/src", this.source)
       .withWorkdir("/src")
       .withExec(["sh", "-c", "actionlint -no-color .github/workflows/*.yml && echo 'actionlint: workflows ok'"])
@@ -304,7 +259,8 @@ export class Mydocs {
    * End-to-end on an ephemeral k3s cluster created with k3d (inside k3d's dind image): both images
    * imported, ingress-nginx installed, deploy/k8s/overlays/k3d applied, rollouts awaited, the e2e
    * suite (test/e2e) run against the ingress; logs and events on failure; the cluster always
-   * deleted. Any failure fails the call.
+   * deleted. The report comes back passed or not (export its artifacts either way); `check` on it fails
+   * the call when the run failed: dagger call test-on-k3d check
    */
   @func({ cache: "never" })
   async testOnK3d(
@@ -336,18 +292,23 @@ export class Mydocs {
         { tarball: "/images/mongo.tar", ref: `${TEST_MONGO_IMAGE}:${K3D_TAG}` },
       ],
       ingressManifest: "/manifests/ingress-nginx.yaml",
+      ingressManifestError: null as string | null,
       overlayDir: `/src/${dir}`,
       e2eDir: "/src/test/e2e",
       browser,
       reportDir: "/report",
     }
+    // fetched (checksum-pinned) before the run; if it cannot be, the run still goes as far as it can
+    // and its install-ingress step fails with the reason
+    const manifest = await fetched(dag.http(INGRESS_NGINX_MANIFEST, { checksum: INGRESS_NGINX_MANIFEST_SHA256 }))
+    params.ingressManifestError = manifest.error
     const ran = await dag
       .container()
       .from(K3D_DIND_IMAGE)
       .withMountedFile("/images/backend.tar", this.buildBackend().asTarball())
       .withMountedFile("/images/ui.tar", this.buildUi().asTarball())
-      .withMountedFile("/images/mongo.tar", this.ferretdbImage().asTarball())
-      .withMountedFile("/manifests/ingress-nginx.yaml", dag.http(INGRESS_NGINX_MANIFEST))
+      .withMountedFile("/images/mongo.tar", ferretdbImage().asTarball())
+      .withMountedFile(params.ingressManifest, manifest.file ?? dag.directory().withNewFile("none", "").file("none"))
       .withMountedDirectory("/src", src)
       // dockerd needs a non-overlay filesystem; PRIVATE: concurrent runs never share one
       .withMountedCache("/var/lib/docker", dag.cacheVolume("mydocs-k3d-docker"), { sharing: CacheSharingMode.Private })
@@ -362,10 +323,7 @@ export class Mydocs {
       exitCode: await ran.exitCode(),
       diagnostics: await ran.file("/report/diagnostics.txt").contents(),
     }
-    if (!reportPassed(report)) {
-      throw new Error(formatK3dReport(report))
-    }
-    return new K3dReport(report, ran.directory("/report"))
+    return k3dReportOf(report, ran.directory("/report"))
   }
 
   /**
@@ -385,8 +343,8 @@ export class Mydocs {
     resourceGroup: string,
     /** image tag to push: the commit SHA (the workflow passes github.sha or the dispatch input) */
     tag: string,
-    /** what started the run: push, pull_request, workflow_dispatch or local; pull requests never push */
-    event = "local",
+    /** what started the run: PUSH, PULL_REQUEST, WORKFLOW_DISPATCH or LOCAL; pull requests never push */
+    event: DeployEvent = DeployEvent.LOCAL,
     /** .env file with the Secret's values (keys the backend marks secret); omitted = Secret left as it is */
     appEnv?: Secret,
     /** ACR access token: az acr login --name <acr> --expose-token --query accessToken -o tsv */
@@ -403,6 +361,8 @@ export class Mydocs {
     rolloutTimeout = "300s",
     /** render and report only: nothing is pushed, Azure is not contacted */
     dryRun = false,
+    /** registry host to push to and deploy from; empty = <acrName>.azurecr.io (set it for a private endpoint or a custom domain) */
+    registry = "",
   ): Promise<string> {
     const acr = validateAcrName(acrName)
     const cluster = validateAksClusterName(aksCluster)
@@ -424,7 +384,9 @@ export class Mydocs {
     }
     const dir = overlayPath(Overlay.AZURE)
     const kustomization = await this.source.file(`${dir}/kustomization.yaml`).contents()
-    const target = `AKS ${cluster} (resource group ${rg}), registry ${acrLoginServer(acr)}`
+    const registryHost = registry ? validateRegistryHost(registry) : acrLoginServer(acr)
+    const repository = (name: string) => `${registryHost}/${name}`
+    const target = `AKS ${cluster} (resource group ${rg}), registry ${registryHost}`
 
     let images: DeployedImage[]
     let stamps: ImageStamp[]
@@ -432,25 +394,35 @@ export class Mydocs {
       await Promise.all([backend.sync(), ui.sync()])
       images = [IMAGE_NAMES.backend, IMAGE_NAMES.ui].map((n) => ({
         name: n,
-        refs: [`${acrRepository(acr, n)}:${imageTag}`],
+        refs: [`${repository(n)}:${imageTag}`],
         digest: null,
       }))
-      stamps = images.map((i) => ({ name: i.name, newName: acrRepository(acr, i.name), newTag: imageTag }))
+      stamps = images.map((i) => ({ name: i.name, newName: repository(i.name), newTag: imageTag }))
     } else {
       // az prints the token with a trailing newline, which a registry password must not have
       const registryToken = dag.setSecret("mydocs-acr-token", (await acrToken!.plaintext()).trim())
       images = await Promise.all(
         ([[IMAGE_NAMES.backend, backend], [IMAGE_NAMES.ui, ui]] as const).map(([name, ctr]) =>
-          this.push(ctr.withRegistryAuth(acrLoginServer(acr), ACR_TOKEN_USER, registryToken), acrRepository(acr, name), tags, name),
+          this.push(ctr.withRegistryAuth(registryHost, ACR_TOKEN_USER, registryToken), repository(name), tags, name),
         ),
       )
-      stamps = images.map((i) => ({ name: i.name, newName: acrRepository(acr, i.name), digest: i.digest! }))
+      stamps = images.map((i) => ({ name: i.name, newName: repository(i.name), digest: i.digest! }))
     }
     const src = this.source.withNewFile(`${dir}/kustomization.yaml`, stampImages(kustomization, stamps))
     const rendered = await this.kustomize(src, dir)
     const secretKeys = selection ? selection.entries.map(([k]) => k) : secretKeyNames(keys)
     const secretSource = selection ? "env-file" : dryRun ? "backend-keys" : "unchanged"
 
+    const report = (body: string) => formatDeployReport({
+      dryRun,
+      event: ev,
+      target,
+      images,
+      secretKeys,
+      secretSource,
+      skippedEmpty: selection?.skippedEmpty ?? [],
+      body,
+    })
     let body = rendered
     if (!dryRun) {
       let kubeconfigSecret = kubeconfig!
@@ -460,7 +432,7 @@ export class Mydocs {
       } else {
         currentCluster(kubeconfigText, cluster)
       }
-      let ctr = (await this.kubectl())
+      let ctr = kubectlContainer()
         .withMountedDirectory("/src", src)
         .withMountedSecret("/run/secrets/kubeconfig", kubeconfigSecret, { owner: NONROOT_UID, mode: 0o400 })
         .withEnvVariable("KUBECONFIG", "/run/secrets/kubeconfig")
@@ -481,22 +453,21 @@ export class Mydocs {
         deployments: deploymentsOf(rendered),
         rolloutTimeout,
       })
-      body = await ctr
+      const ran = await ctr
         .withNewFile("/tmp/deploy.sh", script, { permissions: 0o555 })
         .withEnvVariable("MYDOCS_DEPLOY_AT", new Date().toISOString())
-        .withExec(["sh", "/tmp/deploy.sh"])
-        .stdout()
+        .withExec(["sh", "/tmp/deploy.sh"], { redirectStderr: "/tmp/deploy.err", expect: ReturnType.Any })
+        .sync()
+      body = await ran.stdout()
+      const code = await ran.exitCode()
+      if (code !== 0) {
+        // the images are pushed and the overlay stamped: say so, with the one line that tells why it stopped
+        const why = body.split("\n").find((l) => l.startsWith("DEPLOY-UNREACHABLE "))?.slice("DEPLOY-UNREACHABLE ".length)
+        const err = (await ran.file("/tmp/deploy.err").contents()).trim().split("\n").slice(-5).join("\n")
+        throw new Error(`deployAks: the Kubernetes step failed (exit ${code}): ${why ?? "see the output below"}\n${report(`${body}${err}`)}`)
+      }
     }
-    return formatDeployReport({
-      dryRun,
-      event: ev,
-      target,
-      images,
-      secretKeys,
-      secretSource,
-      skippedEmpty: selection?.skippedEmpty ?? [],
-      body,
-    })
+    return report(body)
   }
 
   /** Pushes one image under every tag; all tags must name the same digest. */
@@ -519,57 +490,9 @@ export class Mydocs {
     return parseConfigKeys(await backend.withExec(["mydocs", "config", "keys", "--json"]).stdout())
   }
 
-  /**
-   * The throwaway MongoDB-wire database image (`mydocs-test-mongo` of the k3d overlay): FerretDB
-   * built from the Go module proxy, non-root, configured through FERRETDB_* variables.
-   */
-  private ferretdbImage(): Container {
-    const bin: File = dag
-      .container()
-      .from(GOLANG_IMAGE)
-      .withMountedCache("/go/pkg/mod", dag.cacheVolume("mydocs-go-mod"))
-      .withEnvVariable("CGO_ENABLED", "0")
-      .withEnvVariable("GOTOOLCHAIN", "local")
-      .withExec(["sh", "-c", ferretdbBuildScript(FERRETDB_VERSION, "/build", "/out/ferretdb")])
-      .file("/out/ferretdb")
-    return dag
-      .container()
-      .from(ALPINE_IMAGE)
-      .withFile("/usr/local/bin/ferretdb", bin, { permissions: 0o755 })
-      .withUser(NONROOT_UID)
-      .withEntrypoint(["/usr/local/bin/ferretdb"])
-      .withExposedPort(27017)
-  }
-
-  /** FerretDB as a service for composeUp; its data on a cache volume. */
-  private ferretdb(): Service {
-    return this.ferretdbImage()
-      .withMountedCache("/state", dag.cacheVolume("mydocs-compose-ferretdb"), { owner: NONROOT_UID })
-      .withEnvVariable("FERRETDB_HANDLER", "sqlite")
-      .withEnvVariable("FERRETDB_SQLITE_URL", "file:/state/")
-      .withEnvVariable("FERRETDB_STATE_DIR", "/state")
-      .withEnvVariable("FERRETDB_LISTEN_ADDR", ":27017")
-      .withEnvVariable("FERRETDB_TELEMETRY", "disable")
-      .asService({ useEntrypoint: true })
-  }
-
-  /** Alpine with a checksum-verified kubectl, running as a non-root user. */
-  private async kubectl(): Promise<Container> {
-    const { url, sha256Url } = kubectlDownload(KUBECTL_VERSION, String(await dag.defaultPlatform()))
-    return dag
-      .container()
-      .from(ALPINE_IMAGE)
-      .withFile("/usr/local/bin/kubectl", dag.http(url), { permissions: 0o755 })
-      .withFile("/tmp/kubectl.sha256", dag.http(sha256Url))
-      .withExec(["sh", "-c", 'echo "$(cat /tmp/kubectl.sha256)  /usr/local/bin/kubectl" | sha256sum -c -'])
-      .withUser(NONROOT_UID)
-      .withEnvVariable("HOME", "/tmp")
-      .withWorkdir("/tmp")
-  }
-
   /** `kubectl kustomize` of one directory of a source tree. */
   private async kustomize(src: Directory, dir: string): Promise<string> {
-    return (await this.kubectl()).withMountedDirectory("/src", src).withExec(["kubectl", "kustomize", `/src/${dir}`]).stdout()
+    return kubectlContainer().withMountedDirectory("/src", src).withExec(["kubectl", "kustomize", `/src/${dir}`]).stdout()
   }
 
   /**
@@ -583,5 +506,15 @@ export class Mydocs {
       src = src.withFile(`${dir}/secret.yml`, src.file("deploy/k8s/base/secret.yml.example"))
     }
     return this.kustomize(src, dir)
+  }
+}
+
+/** Fetches a file now, so that a failure can be reported where it matters instead of failing everything. */
+async function fetched(file: File): Promise<{ file: File | null; error: string | null }> {
+  try {
+    await file.sync()
+    return { file, error: null }
+  } catch (e) {
+    return { file: null, error: (e instanceof Error ? e.message : String(e)).split("\n")[0] ?? "unknown error" }
   }
 }

@@ -38,6 +38,8 @@ export interface K3dScriptParams {
   /** image tarballs (Container.asTarball) and the name:tag the overlay expects */
   images: Array<{ tarball: string; ref: string }>
   ingressManifest: string
+  /** why the manifest could not be fetched (the install-ingress step then fails with it), or null */
+  ingressManifestError: string | null
   overlayDir: string
   e2eDir: string
   browser: boolean
@@ -77,6 +79,7 @@ INGRESS_HOST=${q(p.ingressHost ?? "")}
 BASE_URL=${q(baseUrl)}
 TIMEOUT=${q(p.rolloutTimeout)}
 INGRESS_MANIFEST=${q(p.ingressManifest)}
+INGRESS_MANIFEST_ERROR=${q(p.ingressManifestError ?? "")}
 OVERLAY=${q(p.overlayDir)}
 E2E_DIR=${q(p.e2eDir)}
 BROWSER=${p.browser ? "1" : "0"}
@@ -104,8 +107,13 @@ run_step() {
 }
 
 start_docker() {
-  # run_step pipes this function through tee (a subshell): keep the pid in a file for finish()
-  DOCKER_TLS_CERTDIR="" dockerd-entrypoint.sh dockerd > "$REPORT/dockerd.log" 2>&1 &
+  # run_step pipes this function through tee (a subshell): keep the pid in a file for finish().
+  # docker:dind's entrypoint sets up cgroups and mounts; any other dind image starts dockerd itself
+  if command -v dockerd-entrypoint.sh > /dev/null; then
+    DOCKER_TLS_CERTDIR="" dockerd-entrypoint.sh dockerd > "$REPORT/dockerd.log" 2>&1 &
+  else
+    dockerd > "$REPORT/dockerd.log" 2>&1 &
+  fi
   echo $! > "$REPORT/dockerd.pid"
   for _ in $(seq 1 90); do
     if docker info > /dev/null 2>&1; then docker version --format 'dockerd {{.Server.Version}}'; return 0; fi
@@ -137,6 +145,7 @@ import_images() {
 }
 
 install_ingress() {
+  if [ -n "$INGRESS_MANIFEST_ERROR" ]; then echo "ingress-nginx manifest unavailable: $INGRESS_MANIFEST_ERROR"; return 1; fi
   kubectl apply -f "$INGRESS_MANIFEST" || return 1
   # the controller mounts the webhook certificate the admission job creates: its rollout implies the
   # job ran (the jobs themselves may be gone already: ttlSecondsAfterFinished)
@@ -158,12 +167,11 @@ rollout() {
   for d in "\${DEPLOYMENTS[@]}"; do
     kubectl -n "\${d%%/*}" rollout status "deployment/\${d#*/}" --timeout="$TIMEOUT" || return 1
   done
-  if [ -n "$INGRESS_HOST" ] && ! getent hosts "$INGRESS_HOST" > /dev/null; then
-    echo "127.0.0.1 $INGRESS_HOST" >> /etc/hosts || { echo "cannot map $INGRESS_HOST to 127.0.0.1"; return 1; }
-  fi
-  local code=""
+  # the engine mounts /etc/hosts read-only: an Ingress host is resolved per request instead
+  local code="" resolve=()
+  if [ -n "$INGRESS_HOST" ]; then resolve=(--resolve "$INGRESS_HOST:$HOST_PORT:127.0.0.1"); fi
   for _ in $(seq 1 60); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE_URL/health" || true)
+    code=$(curl -s "\${resolve[@]}" -o /dev/null -w '%{http_code}' "$BASE_URL/health" || true)
     if [ "$code" = "200" ]; then echo "ingress answers $BASE_URL/health with 200"; return 0; fi
     sleep 2
   done
@@ -202,15 +210,31 @@ collect_diagnostics() {
   } > "$REPORT/diagnostics.txt" 2>&1
 }
 
+# the cluster deleted, nothing of it left, and the cache volume pruned of what this run no longer needs
+# (images unused for a week, dangling volumes): it would otherwise only grow
+cleanup() {
+  k3d cluster delete "$CLUSTER" || return 1
+  if docker info > /dev/null 2>&1; then
+    docker image prune -af --filter until=168h > /dev/null || true
+    docker volume prune -f > /dev/null || true
+    docker ps -a --format '{{.Names}}' > "$REPORT/leftover-containers.txt"
+    if [ -s "$REPORT/leftover-containers.txt" ]; then echo "containers left behind:"; cat "$REPORT/leftover-containers.txt"; return 1; fi
+  fi
+  echo "cluster $CLUSTER deleted, no container left"
+}
+
 finish() {
   if [ -n "$FAILED" ]; then collect_diagnostics; fi
   local start=$SECONDS
-  if k3d cluster delete "$CLUSTER" > "$REPORT/delete-cluster.log" 2>&1; then
+  if cleanup > "$REPORT/delete-cluster.log" 2>&1; then
     record delete-cluster ok $((SECONDS - start))
   else
     record delete-cluster failed $((SECONDS - start)); FAILED=\${FAILED:-delete-cluster}
   fi
-  if [ -s "$REPORT/dockerd.pid" ]; then kill "$(cat "$REPORT/dockerd.pid")" 2> /dev/null || true; fi
+  if [ -s "$REPORT/dockerd.pid" ]; then
+    kill "$(cat "$REPORT/dockerd.pid")" 2> /dev/null || true
+    for _ in $(seq 1 30); do kill -0 "$(cat "$REPORT/dockerd.pid")" 2> /dev/null || break; sleep 1; done
+  fi
   if [ -z "$FAILED" ]; then exit 0; fi
   exit 1
 }
@@ -266,9 +290,10 @@ set -eu
 set -o pipefail
 NS=${q(p.namespace)}
 RESTART=""
+REACHED=""
 on_exit() {
   code=$?
-  if [ "$code" -ne 0 ]; then
+  if [ "$code" -ne 0 ] && [ -n "$REACHED" ]; then
     echo "--- deploy failed (exit $code): pods and recent events in $NS"
     kubectl -n "$NS" get pods -o wide || true
     kubectl -n "$NS" get events --sort-by=.lastTimestamp | tail -n 40 || true
@@ -277,7 +302,17 @@ on_exit() {
 }
 trap on_exit EXIT
 kubectl version --client
+# the cluster must answer before anything is applied: an unreachable API fails here, with nothing changed
+SERVER=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}' 2>/dev/null || true)
+if ! out=$(kubectl version --request-timeout=20s 2>&1); then
+  echo "$out" | tail -n 3
+  echo "DEPLOY-UNREACHABLE cannot reach the Kubernetes API at \${SERVER:-?}: nothing was applied"
+  exit 3
+fi
+REACHED=1
 kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply -f -
+# the whole overlay must pass the API server's validation and admission before any of it is applied
+kubectl apply -k ${q(p.overlayDir)} --dry-run=server > /dev/null
 ${secretBlock}
 kubectl apply -k ${q(p.overlayDir)}
 if [ -n "$RESTART" ]; then

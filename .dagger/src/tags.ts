@@ -9,8 +9,23 @@ export type TriggerEvent = "push" | "pull_request" | "workflow_dispatch" | "loca
 
 const EVENTS: readonly TriggerEvent[] = ["push", "pull_request", "workflow_dispatch", "local"]
 
+/**
+ * What started a deployAks run, as the CLI takes it (`--event PUSH`; enum values cannot contain "-").
+ * The workflow maps `github.event_name` onto it.
+ */
+export enum DeployEvent {
+  /** a push to the deployment branch: publishes :<tag> and :latest */
+  PUSH = "PUSH",
+  /** a pull request: builds only (dryRun), never publishes */
+  PULL_REQUEST = "PULL_REQUEST",
+  /** a manual dispatch: publishes :<tag> and :latest */
+  WORKFLOW_DISPATCH = "WORKFLOW_DISPATCH",
+  /** a laptop: publishes :<tag> only */
+  LOCAL = "LOCAL",
+}
+
 export function parseTriggerEvent(value: string): TriggerEvent {
-  const v = value.trim()
+  const v = value.trim().toLowerCase()
   if ((EVENTS as readonly string[]).includes(v)) {
     return v as TriggerEvent
   }

@@ -99,3 +99,14 @@ export function validateMongoUrl(value: string): string {
   }
   return v
 }
+
+const REGISTRY_HOST = new RegExp(`^${DOMAIN}$`)
+
+/** A registry host (`name.azurecr.io`, `host:5000`): no scheme, no path. */
+export function validateRegistryHost(value: string): string {
+  const v = value.trim()
+  if (!REGISTRY_HOST.test(v) || v.length > 253) {
+    throw new Error(`registry: a host name with an optional :port, no scheme or path (got "${v}")`)
+  }
+  return v
+}

@@ -60,7 +60,9 @@ describe("k3dTestScript", () => {
       at = i
     }
     expect(s).toContain("trap finish EXIT")
-    expect(s).toMatch(/finish\(\) \{[\s\S]*k3d cluster delete "\$CLUSTER"[\s\S]*record delete-cluster ok/)
+    expect(s).toMatch(/cleanup\(\) \{[\s\S]*k3d cluster delete "\$CLUSTER"[\s\S]*leftover-containers/)
+    expect(s).toMatch(/finish\(\) \{[\s\S]*cleanup[\s\S]*record delete-cluster ok/)
+    expect(s).not.toMatch(/>>\s*\/etc\/hosts/) // read-only inside the engine
     expect(s).toContain(`--disable=traefik@server:0`)
     expect(s).toContain(`-p "$HOST_PORT:80@loadbalancer"`)
     expect(s).toContain(`rollout status "deployment/\${d#*/}" --timeout="$TIMEOUT"`)
@@ -113,7 +115,7 @@ describe("deployScript", () => {
       `kubectl -n "$NS" create secret generic 'mydocs-secrets' --from-env-file='/run/secrets/mydocs.env' \\\n  --dry-run=client -o yaml | kubectl apply -f -`,
     )
     expect(s).not.toContain("--from-literal")
-    const order = ["create namespace", "create secret generic", "apply -k '/src/deploy/k8s/overlays/azure'", "rollout restart deployment/'backend'",
+    const order = ["kubectl version --request-timeout", "create namespace", "--dry-run=server", "create secret generic", "apply -k '/src/deploy/k8s/overlays/azure'\n", "rollout restart deployment/'backend'",
       "rollout status deployment/'backend' --timeout='300s'", "rollout status deployment/'ui' --timeout='300s'"]
     let at = -1
     for (const o of order) {

@@ -1,0 +1,86 @@
+/**
+ * The tool and service containers the module's functions are built from, one concern each. All tool
+ * containers start from DEBIAN_IMAGE (or the Debian-based GOLANG_IMAGE) and get their tool pinned from
+ * its own source: kubectl from the Kubernetes project's image, FerretDB and actionlint from the Go module
+ * proxy.
+ */
+import { dag, type Container, type File, type Service } from "@dagger.io/dagger"
+
+import { ferretdbBuildScript } from "./scripts.js"
+import { ACTIONLINT_VERSION, DEBIAN_IMAGE, FERRETDB_VERSION, GOLANG_IMAGE, KUBECTL_BINARY, KUBECTL_IMAGE } from "./versions.js"
+
+export const NONROOT_UID = "65532:65532"
+/**
+ * The UI's nginx listens on 80 under Docker and Kubernetes, whose runtimes let a non-root process bind
+ * low ports (ip_unprivileged_port_start=0). Dagger's executor does not, so inside Dagger the same image
+ * serves on this port instead (same config file, only its `listen` line changed).
+ */
+export const UI_DAGGER_PORT = 8080
+
+/** Debian with kubectl, as a non-root user. */
+export function kubectlContainer(): Container {
+  return dag
+    .container()
+    .from(DEBIAN_IMAGE)
+    .withFile("/usr/local/bin/kubectl", dag.container().from(KUBECTL_IMAGE).file(KUBECTL_BINARY), { permissions: 0o755 })
+    .withUser(NONROOT_UID)
+    .withEnvVariable("HOME", "/tmp")
+    .withWorkdir("/tmp")
+}
+
+/** The Go toolchain with a shared module and build cache (tools built from the Go module proxy). */
+function golang(): Container {
+  return dag
+    .container()
+    .from(GOLANG_IMAGE)
+    .withMountedCache("/go/pkg/mod", dag.cacheVolume("mydocs-go-mod"))
+    .withMountedCache("/root/.cache/go-build", dag.cacheVolume("mydocs-go-build"))
+    .withEnvVariable("CGO_ENABLED", "0")
+    .withEnvVariable("GOTOOLCHAIN", "local")
+}
+
+/** actionlint with shellcheck (actionlint runs it on every `run:` script). */
+export function actionlintContainer(): Container {
+  return golang()
+    .withExec(["sh", "-c", "apt-get update -qq && apt-get install -y -qq --no-install-recommends shellcheck > /dev/null"])
+    .withExec(["go", "install", `github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERSION}`])
+}
+
+/**
+ * The throwaway MongoDB-wire database image (`mydocs-test-mongo` of the k3d overlay): the static FerretDB
+ * binary built from the Go module proxy, alone in an empty image, non-root.
+ */
+export function ferretdbImage(): Container {
+  const bin: File = golang()
+    .withExec(["sh", "-c", ferretdbBuildScript(FERRETDB_VERSION, "/build", "/out/ferretdb")])
+    .file("/out/ferretdb")
+  return dag
+    .container()
+    .withFile("/usr/local/bin/ferretdb", bin, { permissions: 0o755 })
+    .withUser(NONROOT_UID)
+    .withEntrypoint(["/usr/local/bin/ferretdb"])
+    .withExposedPort(27017)
+}
+
+/** FerretDB as a service (composeUp); its data on a cache volume. */
+export function ferretdbService(): Service {
+  return ferretdbImage()
+    .withMountedCache("/state", dag.cacheVolume("mydocs-compose-ferretdb"), { owner: NONROOT_UID })
+    .withEnvVariable("FERRETDB_HANDLER", "sqlite")
+    .withEnvVariable("FERRETDB_SQLITE_URL", "file:/state/")
+    .withEnvVariable("FERRETDB_STATE_DIR", "/state")
+    .withEnvVariable("FERRETDB_LISTEN_ADDR", ":27017")
+    .withEnvVariable("FERRETDB_TELEMETRY", "disable")
+    .asService({ useEntrypoint: true })
+}
+
+/** The UI image made to listen on UI_DAGGER_PORT (see there), still as its non-root user. */
+export async function uiForDagger(ui: Container): Promise<Container> {
+  const user = await ui.user()
+  return ui
+    .withUser("0")
+    .withExec(["sed", "-i", `s/listen 80;/listen ${UI_DAGGER_PORT};/`, "/etc/nginx/conf.d/default.conf"])
+    .withExec(["grep", "-q", `listen ${UI_DAGGER_PORT};`, "/etc/nginx/conf.d/default.conf"])
+    .withUser(user)
+    .withExposedPort(UI_DAGGER_PORT)
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config"
+
+// The module's functions on a real Dagger engine (scripts/test-dagger.sh starts it). One file at a time:
+// they share one engine and its cache, and several build the same images.
+export default defineConfig({
+  test: {
+    include: ["**/*.test.ts"],
+    fileParallelism: false,
+    testTimeout: 20 * 60_000,
+    hookTimeout: 10 * 60_000,
+    reporters: ["default"],
+  },
+})
