@@ -11,15 +11,18 @@ from mydocs.backend.context import AppContext
 from mydocs.settings import Settings
 
 
-def get_context(request: Request) -> AppContext:
+# async on purpose: FastAPI runs a plain `def` dependency in a worker thread, a thread hop per request
+
+
+async def get_context(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.ctx.settings
 
 
-def get_db(request: Request) -> AsyncDatabase:
+async def get_db(request: Request) -> AsyncDatabase:
     return request.app.state.ctx.db
 
 

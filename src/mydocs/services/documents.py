@@ -99,17 +99,16 @@ class DocumentService:
                             max_bytes: int | None) -> StoredResult:
         """Stream into the configured backend; answer the existing document when the content is known."""
         storage = await self.ctx.storage()
+        await self.ctx.ensure_indexes()  # the unique index is what finds known content (a no-op once made)
         doc_id = new_id()
         name = sanitize_filename(filename)
         ctype = content_type_for(name, declared_type)
         key = managed_file_key(doc_id, name)
         written = await storage.write_stream(key, chunks, content_type=ctype, max_bytes=max_bytes)
-        # from here on the file exists: any failure (database down, cancelled, sidecar refused) removes it
+        # from here on the file exists: any failure (database down, cancelled, sidecar refused) removes it.
+        # Known content is found by the unique (sha256, storage_mode) index when the record is inserted,
+        # not by a look-up before: one database round trip per new file instead of two.
         try:
-            existing = await self.coll.find_one({"sha256": written.sha256, "storage_mode": "managed"})
-            if existing is not None:
-                await storage.delete(key)
-                return StoredResult(document_view(existing), True)
             now = utcnow()
             sidecar = Sidecar(id=doc_id, name=name, size=written.size, sha256=written.sha256, content_type=ctype,
                               tags=tags, storage_mode="managed", file_key=key, source=source, created_at=now,
@@ -117,7 +116,7 @@ class DocumentService:
             await write_managed_sidecar(storage, sidecar)
             record = record_from_sidecar(sidecar, storage.name)
             await self.coll.insert_one(record)
-        except DuplicateKeyError:  # the same content finished concurrently: keep theirs
+        except DuplicateKeyError:  # the same content is stored already (or finished concurrently): keep that
             await self._remove_managed(storage, doc_id, key)
             existing = await self.coll.find_one({"sha256": written.sha256, "storage_mode": "managed"})
             if existing is None:

@@ -123,6 +123,14 @@ class LocalStorage(StorageBackend):
             digest.update(data)
             _write_all(fd, data)  # type: ignore[arg-type]
 
+        def finish(data: bytes) -> None:  # the last bytes, fsync and rename in one thread hop
+            nonlocal fd
+            flush(data)
+            os.fsync(fd)  # type: ignore[arg-type]
+            os.close(fd)  # type: ignore[arg-type]
+            fd = None
+            self._commit(tmp, path)  # type: ignore[arg-type]
+
         try:
             fd, tmp = await fileio.run(self._create_temp, path.parent)
             async for chunk in chunks:
@@ -135,12 +143,7 @@ class LocalStorage(StorageBackend):
                 if len(buffer) >= CHUNK_SIZE:
                     data, buffer = bytes(buffer), bytearray()
                     await fileio.run(flush, data)
-            if buffer:
-                await fileio.run(flush, bytes(buffer))
-            await fileio.run(os.fsync, fd)
-            os.close(fd)
-            fd = None
-            await fileio.run(self._commit, tmp, path)
+            await fileio.run(finish, bytes(buffer))
             done = True
         except OSError as exc:
             raise storage_error(exc, self.root) from None
@@ -150,6 +153,31 @@ class LocalStorage(StorageBackend):
                     await fileio.run(_discard, fd, tmp)
                 await fileio.run(self._prune, path.parent)
         return WriteResult(key=key, size=size, sha256=digest.hexdigest())
+
+    async def write_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> WriteResult:
+        """Small objects (sidecars): temp file, write, fsync, rename, all in one thread hop."""
+        path = self.path_for(key)
+
+        def write() -> None:
+            fd, tmp = self._create_temp(path.parent)
+            try:
+                _write_all(fd, data)
+                os.fsync(fd)
+            except BaseException:
+                _discard(fd, tmp)
+                raise
+            os.close(fd)
+            try:
+                self._commit(tmp, path)
+            except BaseException:
+                _discard(None, tmp)
+                raise
+
+        try:
+            await fileio.run(write)
+        except OSError as exc:
+            raise storage_error(exc, self.root) from None
+        return WriteResult(key=key, size=len(data), sha256=hashlib.sha256(data).hexdigest())
 
     def _create_temp(self, folder: Path) -> tuple[int, str]:
         import tempfile
