@@ -1,33 +1,38 @@
 #!/usr/bin/env bash
-# Images / Compose benchmark (issue 3 "Benchmark"); prints one table of figures against their targets:
+# Images / Compose benchmark (issues 3 and 10); prints one table of figures against their targets:
 #   - image sizes and what each adds over its base      (targets: backend <= base + 80 MiB, UI <= base + 5 MiB)
-#   - cold build (--no-cache) vs rebuild after a one-line source change, both images (target <= 0.2x cold)
+#   - both images built by BuildKit (docker build = buildx, on the -noca bases, the CA as the ca_bundle
+#     build secret) beside the classic builder (DOCKER_BUILDKIT=0, the same Dockerfiles with only their
+#     RUN --mount flags removed, on the CA-carrying bases), in the same run:
+#       cold = --no-cache; for BuildKit also with its pip/npm cache mounts emptied first (downloads included,
+#       as the classic builder always does); rebuild after a one-line source change (target <= 0.2x cold)
+#   - what the UI rebuild would cost if the image still type-checked (npm run build = vue-tsc + vite build)
 #   - seconds from `compose up` to all healthy and /health/ready 200 (target <= 15 s, images built)
 #   - upload MB/s of a 100 MiB file through nginx vs straight to the backend (target >= 0.7x)
 #   - each container's peak memory (docker stats, sampled) while 4 clients upload 100 MiB at once
 # Uses the locally bootstrapped bases (scripts/bootstrap-base-images.sh) and the local profile, on a
-# throwaway Compose project in a temp dir; tears it down at the end. Needs: Docker engine, docker-compose
-# or `docker compose`, curl, python3. Runtime: a few minutes (the cold builds dominate).
-# Usage: bash test/bench/images_bench.sh [--skip-cold]   (--skip-cold: no --no-cache builds)
+# throwaway Compose project in a temp dir; tears it down at the end. Emptying the cache mounts prunes
+# only the build-cache records of this repository's two cache mounts (filtered by their description;
+# the filter is first shown to match nothing else). Needs: Docker engine with BuildKit, docker compose
+# v2 + buildx (scripts/install-docker-plugins.sh), curl, python3, git. Runtime: ~6 min (cold builds).
+# Usage: bash test/bench/images_bench.sh [--skip-cold]   (--skip-cold: no cold builds, no classic builder)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT="$PWD"
 SKIP_COLD=0
-[[ "${1:-}" == "--skip-cold" ]] && SKIP_COLD=1
+case "${1:-}" in
+  --skip-cold) SKIP_COLD=1 ;;
+  "") ;;
+  *) echo "usage: bash test/bench/images_bench.sh [--skip-cold]" >&2; exit 2 ;;
+esac
 
 log() { echo "bench: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 for c in docker curl python3 git; do command -v "$c" >/dev/null || die "'$c' is required"; done
-docker info >/dev/null 2>&1 || die "no Docker engine answers"
-DOCKER_BUILD_CLI=""
-for d in docker /usr/bin/docker; do
-  command -v "$d" >/dev/null || continue
-  if "$d" buildx version >/dev/null 2>&1; then DOCKER_BUILD_CLI="$d"; break; fi
-  v="$("$d" version --format '{{.Client.Version}}' 2>/dev/null || true)"
-  if [[ "${v%%.*}" =~ ^[0-9]+$ && "${v%%.*}" -lt 23 ]]; then DOCKER_BUILD_CLI="$d"; break; fi
-done
-[[ -n "$DOCKER_BUILD_CLI" ]] || die "no docker CLI with BuildKit"
-if docker compose version >/dev/null 2>&1; then COMPOSE=(docker compose); else COMPOSE=(docker-compose); fi
+bash scripts/install-docker-plugins.sh --check || exit 1   # one line naming what to install
+COMPOSE=(docker compose)
+CA_BUNDLE="${MYDOCS_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
+[[ -s "$CA_BUNDLE" ]] || die "CA bundle $CA_BUNDLE is missing or empty (set MYDOCS_CA_BUNDLE)"
 
 WORK="$(mktemp -d /tmp/mydocs-bench.XXXXXX)"
 PROJECT="mydocs-bench-$$"
@@ -35,6 +40,7 @@ compose() { "${COMPOSE[@]}" -p "$PROJECT" --env-file "$WORK/compose.env" -f "$RO
 cleanup() {
   [[ -f "$WORK/compose.env" ]] && compose down -v --remove-orphans >/dev/null 2>&1 || true
   [[ -n "${STATS_PID:-}" ]] && kill "$STATS_PID" 2>/dev/null || true
+  docker rmi mydocs-backend:bench-classic mydocs-ui:bench-classic mydocs-ui:bench-typecheck >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -47,35 +53,101 @@ source "$WORK/bases.env"
 B=mydocs-backend:bench U=mydocs-ui:bench
 CTX="$WORK/context"; mkdir -p "$CTX"
 git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$CTX" 2>/dev/null || true
+# the classic builder's copies: the same Dockerfiles without their RUN --mount flags (nothing else changes)
+for df in Dockerfile.backend Dockerfile.ui; do
+  python3 - "$CTX/$df" "$CTX/$df.classic" <<'EOF'
+import re, sys
+t = open(sys.argv[1]).read()
+t = re.sub(r"--mount=\S+[ \t]*\\\n[ \t]*", "", t)
+t = re.sub(r"--mount=\S+[ \t]+", "", t)
+assert not any("--mount" in l for l in t.splitlines() if not l.lstrip().startswith("#")), "a --mount flag was left"
+open(sys.argv[2], "w").write(t)
+EOF
+done
+# the UI as it was built before issue 10: npm run build (vue-tsc --build && vite build) inside the image
+sed 's#^RUN ./node_modules/.bin/vite build #RUN npm run build #' "$CTX/Dockerfile.ui" > "$CTX/Dockerfile.ui.typecheck"
+grep -q "^RUN npm run build &&" "$CTX/Dockerfile.ui.typecheck" || die "Dockerfile.ui has no './node_modules/.bin/vite build' step to compare"
 
-build() { # dockerfile tag extra-args... -> seconds (stdout)
+elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$(date +%s.%N)"; }
+bk() { # dockerfile tag extra-args... -> seconds (stdout); BuildKit: docker build (buildx), secret given
   local df="$1" tag="$2"; shift 2
   local t0; t0=$(date +%s.%N)
-  DOCKER_BUILDKIT=1 "$DOCKER_BUILD_CLI" build -q -f "$CTX/$df" -t "$tag" "$@" "$CTX" >"$WORK/build.log" 2>&1 \
-    || { tail -n 40 "$WORK/build.log" >&2; die "build of $df failed"; }
-  python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$(date +%s.%N)"
+  docker build -q --secret "id=ca_bundle,src=$CA_BUNDLE" -f "$CTX/$df" -t "$tag" "$@" "$CTX" >"$WORK/build.log" 2>&1 \
+    || { tail -n 40 "$WORK/build.log" >&2; die "BuildKit build of $df failed"; }
+  elapsed "$t0"
 }
-BARGS=(--build-arg "PYTHON_IMAGE=$PYTHON_IMAGE")
-UARGS=(--build-arg "NODE_IMAGE=$NODE_IMAGE" --build-arg "NGINX_IMAGE=$NGINX_IMAGE")
+classic() { # dockerfile tag extra-args... -> seconds (stdout); the classic builder (no secrets: CA bases)
+  local df="$1" tag="$2"; shift 2
+  local t0; t0=$(date +%s.%N)
+  DOCKER_BUILDKIT=0 docker build -q -f "$CTX/$df" -t "$tag" "$@" "$CTX" >"$WORK/build.log" 2>&1 \
+    || { tail -n 40 "$WORK/build.log" >&2; die "classic build of $df failed"; }
+  elapsed "$t0"
+}
+BARGS=(--build-arg "PYTHON_IMAGE=$PYTHON_IMAGE_NOCA")
+UARGS=(--build-arg "NODE_IMAGE=$NODE_IMAGE_NOCA" --build-arg "NGINX_IMAGE=$NGINX_IMAGE")
+CBARGS=(--build-arg "PYTHON_IMAGE=$PYTHON_IMAGE")
+CUARGS=(--build-arg "NODE_IMAGE=$NODE_IMAGE" --build-arg "NGINX_IMAGE=$NGINX_IMAGE")
+
+# BuildKit's records of this repository's two cache mounts (pip, npm): their descriptions name the
+# mount target and the command's start, which only these Dockerfiles have. Pruned one by one by id
+# (engine 20.10's prune does not filter on descriptions), so no other build cache is touched.
+MOUNT_RE='^cached mount /root/([.]cache/pip|[.]npm) from exec /bin/sh -c if [[] -s /run/secrets/ca_bundle'
+cache_ids() {
+  docker buildx du --verbose --filter type=exec.cachemount 2>/dev/null | awk -v re="$MOUNT_RE" '
+    /^ID:/ { id = $2 } /^Description:/ { d = $0; sub(/^Description:[ \t]*/, "", d); if (d ~ re) print id }'
+}
+empty_cache_mounts() {
+  local ids id left
+  ids="$(cache_ids)"
+  for id in $ids; do docker builder prune -af --filter "id=$id" >/dev/null; done
+  left="$(cache_ids)"
+  [[ -z "$left" ]] || die "the pip/npm cache mounts could not be emptied (still there: $left)"
+  log "emptied the pip/npm cache mounts ($(wc -w <<<"$ids") records)"
+}
 
 # ------------------------------------------------------------------ builds
+na="n/a"
+cold0_b=$na cold0_u=$na cold_b=$na cold_u=$na ccold_b=$na ccold_u=$na cwarm_b=$na cwarm_u=$na
 if [[ $SKIP_COLD == 0 ]]; then
-  log "cold builds (--no-cache: every layer, downloads included; the base images stay)"
-  cold_b=$(build Dockerfile.backend "$B" --no-cache "${BARGS[@]}")
-  cold_u=$(build Dockerfile.ui "$U" --no-cache "${UARGS[@]}")
+  log "BuildKit cold builds: --no-cache with the pip/npm cache mounts emptied, then --no-cache again"
+  empty_cache_mounts
+  cold0_b=$(bk Dockerfile.backend "$B" --no-cache "${BARGS[@]}")
+  cold0_u=$(bk Dockerfile.ui "$U" --no-cache "${UARGS[@]}")
+  cold_b=$(bk Dockerfile.backend "$B" --no-cache "${BARGS[@]}")
+  cold_u=$(bk Dockerfile.ui "$U" --no-cache "${UARGS[@]}")
+  log "classic builder cold builds (--no-cache)"
+  ccold_b=$(classic Dockerfile.backend.classic mydocs-backend:bench-classic --no-cache "${CBARGS[@]}")
+  ccold_u=$(classic Dockerfile.ui.classic mydocs-ui:bench-classic --no-cache "${CUARGS[@]}")
 else
-  cold_b=$(build Dockerfile.backend "$B" "${BARGS[@]}"); cold_u=$(build Dockerfile.ui "$U" "${UARGS[@]}")
-  cold_b="n/a"; cold_u="n/a"
+  bk Dockerfile.backend "$B" "${BARGS[@]}" >/dev/null; bk Dockerfile.ui "$U" "${UARGS[@]}" >/dev/null
 fi
-log "one-line source change, rebuild"
-echo "# bench: one-line change $(date +%s%N)" >> "$CTX/src/mydocs/__init__.py"
-echo "// bench: one-line change $(date +%s%N)" >> "$CTX/mydocs-ui/src/main.ts"
-warm_b=$(build Dockerfile.backend "$B" "${BARGS[@]}")
-warm_u=$(build Dockerfile.ui "$U" "${UARGS[@]}")
+log "one-line source change, rebuild (3 times each; the median is reported)"
+# backend: a comment in the package (shipped as is); UI: a statement that reaches the bundle (a comment
+# would be stripped by vite and the runtime layer reused)
+change_b() { echo "# bench: one-line change $(date +%s%N)" >> "$CTX/src/mydocs/__init__.py"; }
+change_u() { echo "document.documentElement.dataset.bench = \"$(date +%s%N)\"" >> "$CTX/mydocs-ui/src/main.ts"; }
+median() { python3 -c "import statistics, sys; v = sorted(float(x) for x in sys.argv[1:]); print(f'{statistics.median(v):.1f}')" "$@"; }
+spread() { python3 -c "import sys; v = sorted(float(x) for x in sys.argv[1:]); print(f'{v[0]:.1f}-{v[-1]:.1f}')" "$@"; }
+wb=() wu=()
+for _ in 1 2 3; do
+  change_b; wb+=("$(bk Dockerfile.backend "$B" "${BARGS[@]}")")
+  change_u; wu+=("$(bk Dockerfile.ui "$U" "${UARGS[@]}")")
+done
+warm_b=$(median "${wb[@]}"); warm_u=$(median "${wu[@]}")
+warm_b_spread=$(spread "${wb[@]}"); warm_u_spread=$(spread "${wu[@]}")
+# the same change rebuilt by an image that type-checks (the npm ci layer is shared: only the build step differs)
+bk Dockerfile.ui.typecheck mydocs-ui:bench-typecheck "${UARGS[@]}" >/dev/null
+change_u
+tc_u=$(bk Dockerfile.ui.typecheck mydocs-ui:bench-typecheck "${UARGS[@]}")
+if [[ $SKIP_COLD == 0 ]]; then
+  change_b; change_u
+  cwarm_b=$(classic Dockerfile.backend.classic mydocs-backend:bench-classic "${CBARGS[@]}")
+  cwarm_u=$(classic Dockerfile.ui.classic mydocs-ui:bench-classic "${CUARGS[@]}")
+fi
 
 size() { docker image inspect -f '{{.Size}}' "$1"; }
 mib() { python3 -c "import sys; print(f'{int(sys.argv[1]) / 2**20:.1f}')" "$1"; }
-sb=$(size "$B"); sbb=$(size "$PYTHON_IMAGE"); su=$(size "$U"); sub=$(size "$NGINX_IMAGE")
+sb=$(size "$B"); sbb=$(size "$PYTHON_IMAGE_NOCA"); su=$(size "$U"); sub=$(size "$NGINX_IMAGE")
 
 # ------------------------------------------------------------------ compose up -> healthy
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -149,15 +221,22 @@ EOF
 ratio() { python3 -c "import sys; a,b=sys.argv[1:]; print('n/a' if 'n/a' in (a,b) else f'{float(a)/float(b):.2f}x')" "$1" "$2"; }
 cat <<EOF
 
-MyDocs images / Compose benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, bases: $PYTHON_IMAGE, $NGINX_IMAGE)
+MyDocs images / Compose benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(docker compose version --short) / buildx $(docker buildx version | awk '{print $2}') / engine $(docker version --format '{{.Server.Version}}'); bases: $PYTHON_IMAGE_NOCA, $NODE_IMAGE_NOCA, $NGINX_IMAGE)
 | figure | backend | ui | target |
 |---|---|---|---|
 | image size (MiB) | $(mib "$sb") | $(mib "$su") | |
 | base size (MiB) | $(mib "$sbb") | $(mib "$sub") | |
 | added over base (MiB) | $(mib $((sb - sbb))) | $(mib $((su - sub))) | <= 80 / <= 5 |
-| cold build, --no-cache (s) | $cold_b | $cold_u | |
-| rebuild after a one-line source change (s) | $warm_b | $warm_u | |
-| rebuild / cold | $(ratio "$warm_b" "$cold_b") | $(ratio "$warm_u" "$cold_u") | <= 0.2x |
+| BuildKit: cold, --no-cache + empty pip/npm cache mounts (s) | $cold0_b | $cold0_u | |
+| BuildKit: cold, --no-cache, cache mounts warm (s) | $cold_b | $cold_u | |
+| BuildKit: rebuild after a one-line source change (s; median of 3, range) | $warm_b ($warm_b_spread) | $warm_u ($warm_u_spread) | |
+| BuildKit: rebuild / cold with empty mounts | $(ratio "$warm_b" "$cold0_b") | $(ratio "$warm_u" "$cold0_u") | <= 0.2x |
+| BuildKit: rebuild / cold with warm mounts | $(ratio "$warm_b" "$cold_b") | $(ratio "$warm_u" "$cold_u") | <= 0.2x |
+| UI rebuild if the image type-checked (npm run build: vue-tsc + vite) (s) | | $tc_u | |
+| classic builder: cold, --no-cache (s) | $ccold_b | $ccold_u | |
+| classic builder: rebuild after a one-line source change (s) | $cwarm_b | $cwarm_u | |
+| classic builder: rebuild / cold | $(ratio "$cwarm_b" "$ccold_b") | $(ratio "$cwarm_u" "$ccold_u") | |
+| BuildKit cold (empty mounts) / classic cold | $(ratio "$cold0_b" "$ccold_b") | $(ratio "$cold0_u" "$ccold_u") | |
 
 | figure | value | target |
 |---|---|---|

@@ -1,6 +1,6 @@
 // Persistence check across a restart of the stack, in two steps (docs/e2e.md):
 //   npx tsx persistence.ts seed    uploads a known document and writes its id + sha256 to a state file
-//   (docker-compose down && docker-compose up -d, or a pod restart)
+//   (docker compose --profile local down && docker compose --profile local up -d, or a pod restart)
 //   npx tsx persistence.ts verify  checks the record and the bytes are still there, then deletes it
 // Options: --state FILE (default $E2E_ARTIFACTS/persistence-state.json), --wait SECONDS (readiness
 // grace period, default 90), --keep (verify without deleting, e.g. to check several restarts).
