@@ -238,6 +238,47 @@ async def test_ingest_stops_when_the_client_leaves(client, settings, mongo_db):
     assert len(managed_files(settings)) == 2 * count
 
 
+async def poll_job(c, job_id: str) -> dict:
+    for _ in range(600):
+        job = (await c.get(f"/api/v1/sync/jobs/{job_id}")).json()
+        if job["status"] not in ("queued", "running"):
+            return job
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not end: {job}")
+
+
+async def test_background_ingest_job_and_its_cancellation(client, settings, mongo_db):
+    root = settings.ingest_roots[0]
+    (root / "few").mkdir()
+    for i in range(3):
+        (root / f"few/{i}.txt").write_bytes(f"few {i}".encode())
+    r = await client.post("/api/v1/documents/ingest", json={"paths": ["few", "few"], "background": True})
+    assert r.status_code == 202, r.text
+    assert r.headers["location"] == f"/api/v1/sync/jobs/{r.json()['job_id']}"
+    job = await poll_job(client, r.json()["job_id"])
+    assert job["kind"] == "ingest" and job["status"] == "succeeded", job
+    assert job["report"]["results_count"] == 3 and job["progress"] == {"done": 3, "total": 3}
+    # refused paths are refused at once, not in a job
+    r = await client.post("/api/v1/documents/ingest", json={"paths": ["/etc"], "background": True})
+    assert r.status_code == 403 and r.json()["error_code"] == "path_outside_ingest_roots"
+
+    (root / "many").mkdir()
+    for i in range(400):
+        (root / f"many/{i:03}.txt").write_bytes(os.urandom(1024))
+    r = await client.post("/api/v1/documents/ingest", json={"paths": ["many"], "background": True})
+    assert r.status_code == 202
+    job_id = r.json()["job_id"]
+    r = await client.post(f"/api/v1/sync/jobs/{job_id}/cancel")
+    assert r.status_code == 202, r.text
+    assert r.json()["status"] == "failed" and r.json()["error"] == "cancelled by request"
+    count = await mongo_db.documents.count_documents({"name": {"$regex": r"^\d{3}\.txt$"}})
+    await asyncio.sleep(0.3)
+    assert count == await mongo_db.documents.count_documents({"name": {"$regex": r"^\d{3}\.txt$"}}) < 400
+    assert len(managed_files(settings)) == 2 * (count + 3)  # whole documents only: file and sidecar each
+    r = await client.post(f"/api/v1/sync/jobs/{job_id}/cancel")
+    assert r.status_code == 409 and r.json()["error_code"] == "job_finished"
+
+
 # ---- 6 + 7. database down: fast 503 with Retry-After, nothing left behind, recovery without restart ---------
 
 async def test_database_down_is_503_and_leaves_no_file(make_settings, make_client, tmp_path):

@@ -6,7 +6,10 @@ backend, a real FerretDB started here unless MONGO_URL is given), it measures si
      (write + fsync) of the same bytes into the same file system, interleaved with the uploads; reported as a ratio;
   2. the backend's peak RSS (VmHWM of the uvicorn process and any children, reset just before the phase) while
      4 clients upload 100 MiB each at once; target <= 200 MiB, printed as PASS/FAIL;
-  3. GET /health requests per second over a bounded number of requests (and a time cap) from concurrent clients.
+  3. GET /health requests per second over a bounded number of requests (and a time cap) from concurrent clients;
+     and with Debian's `wrk` (when installed) for a fixed time, against this backend and, side by side in the same
+     run, against a second one started with plain uvicorn's pure-Python stack (`--http h11 --loop asyncio`, what
+     the backend ran on before httptools/uvloop were dependencies).
 
 Request bodies are streamed from generators: the client never holds a whole file in memory.
 Exit code: 0 when the run completed (whatever the figures), 1 when the run itself broke (it says why).
@@ -315,7 +318,8 @@ async def bench_health(base: str, pid: int, client_kind: str, total: int, concur
 # ---------------------------------------------------------------------------------------------------------------
 # the backend process
 
-def start_backend(work: Path, mongo_url: str, db_name: str) -> tuple[subprocess.Popen, str, Path]:
+def start_backend(work: Path, mongo_url: str, db_name: str,
+                  extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str, Path]:
     if not VENV_UVICORN.exists():
         raise RuntimeError(f"{VENV_UVICORN} missing: run bash scripts/setup-python.sh")
     data, config = work / "data", work / "config"
@@ -329,7 +333,7 @@ def start_backend(work: Path, mongo_url: str, db_name: str) -> tuple[subprocess.
     with log.open("wb") as out:
         proc = subprocess.Popen([str(VENV_UVICORN), "mydocs.backend.app:create_app", "--factory",
                                  "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                                 "--no-access-log"], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                 "--no-access-log", *extra], env=env, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, cwd=work, start_new_session=True)
     wait_port(port, proc, "uvicorn", log)
     base = f"http://127.0.0.1:{port}"
@@ -368,6 +372,26 @@ def mount_of(path: Path) -> str:
         if str(path).startswith(mnt.rstrip("/") + "/") and len(mnt) >= len(best[2]):
             best = (dev, fstype, mnt)
     return f"{best[1]} on {best[2] or '/'}"
+
+
+def bench_wrk(base: str, pid: int, seconds: int, connections: int) -> dict | None:
+    """GET /health with wrk (one thread, `connections` keep-alive connections) for `seconds`; None without wrk."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return None
+    with CpuClock(pid) as clock:
+        r = subprocess.run([wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", base + "/health"],
+                           capture_output=True, text=True, timeout=seconds + 30)
+    if r.returncode != 0:
+        raise RuntimeError(f"wrk failed: {r.stderr[-300:]}")
+    out = r.stdout
+    rps = float(out.split("Requests/sec:")[1].split()[0])
+    done = int(out.split(" requests in ")[0].split()[-1])
+    errors = "Non-2xx" in out or "Socket errors" in out
+    p50 = out.split("50%")[1].split()[0] if "50%" in out else "?"
+    p99 = out.split("99%")[1].split()[0] if "99%" in out else "?"
+    return {"rps": rps, "done": done, "errors": errors, "p50": p50, "p99": p99,
+            "server_ms": clock.server / max(done, 1) * 1000}
 
 
 def fmt(rates: list[float]) -> str:
@@ -439,6 +463,22 @@ async def run(args: argparse.Namespace) -> None:
             print(f"  latency p50 {h['p50_ms']:.1f} ms, p99 {h['p99_ms']:.1f} ms; CPU per request: backend "
                   f"{h['server_ms']:.2f} ms, bench client {h['client_ms']:.2f} ms")
         print("  (1000 / backend CPU ms per request = what one idle core could serve)")
+        w = bench_wrk(base, server.pid, args.wrk_seconds, args.concurrency)
+        if w is None:
+            print("GET /health with wrk: not measured (wrk not installed: apt-get install wrk)")
+        else:
+            (work / "h11").mkdir()
+            old, old_base, _ = start_backend(work / "h11", mongo_url, db_name, ("--http", "h11", "--loop", "asyncio"))
+            try:
+                w_old = bench_wrk(old_base, old.pid, args.wrk_seconds, args.concurrency)
+            finally:
+                stop_group(old)
+            assert w_old is not None
+            for label, m in (("httptools + uvloop (this backend)", w), ("h11 + asyncio (plain uvicorn)", w_old)):
+                print(f"GET /health, wrk -t1 -c{args.concurrency} -d{args.wrk_seconds}s, {label}: {m['rps']:8.0f} "
+                      f"requests/s; latency p50 {m['p50']}, p99 {m['p99']}; backend CPU {m['server_ms']:.2f} ms "
+                      f"per request" + ("; ERRORS reported by wrk" if m["errors"] else ""))
+            print(f"  ratio httptools+uvloop / h11+asyncio {w['rps'] / w_old['rps']:8.2f}")
         print(f"load average at the end {os.getloadavg()[0]:.1f}")
         print(f"bench client peak RSS (VmHWM) {proc_status_kib(os.getpid(), 'VmHWM') / 1024:.1f} MiB")
     finally:
@@ -458,6 +498,7 @@ def main() -> int:
                     "dir); data and raw writes go there, so this chooses the file system measured")
     ap.add_argument("--concurrency", type=int, default=16, help="concurrent connections for /health (default 16)")
     ap.add_argument("--health-cap", type=float, default=30.0, help="time cap in seconds for /health (default 30)")
+    ap.add_argument("--wrk-seconds", type=int, default=10, help="duration of each wrk /health run (default 10)")
     args = ap.parse_args()
     if not 1 <= args.concurrency <= 256 or not 0 < args.health_cap <= 300:
         ap.error("--concurrency must be 1..256 and --health-cap 0..300 seconds")

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from pymongo.asynchronous.database import AsyncDatabase
 
 from mydocs.backend.context import AppContext
+from mydocs.services.jobs import JobRunner
 from mydocs.settings import Settings
 
 
@@ -24,6 +25,14 @@ async def get_app_settings(request: Request) -> Settings:
 
 async def get_db(request: Request) -> AsyncDatabase:
     return request.app.state.ctx.db
+
+
+def job_runner(request: Request) -> JobRunner:
+    """The process's background job runner (sync, migrate, ingest), created on first use."""
+    runner = getattr(request.app.state, "sync_jobs", None)
+    if runner is None:
+        runner = request.app.state.sync_jobs = JobRunner()
+    return runner
 
 
 ContextDep = Annotated[AppContext, Depends(get_context)]

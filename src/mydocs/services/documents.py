@@ -9,7 +9,7 @@ import os
 import re
 import stat
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -193,13 +193,15 @@ class DocumentService:
         return real
 
     async def ingest(self, paths: list[str], storage_mode: Literal["managed", "external"],
-                     tags: list[str]) -> IngestReport:
+                     tags: list[str], progress: Callable[[int, int], Awaitable[None]] | None = None) -> IngestReport:
         """Every path is resolved and every folder walked (files and bytes counted against the limits)
         before any file is stored; the same file named twice is ingested once."""
         resolved = [(raw, self.resolve_ingest_path(raw)) for raw in dict.fromkeys(paths)]
         report = IngestReport()
         files = await fileio.run(self._expand_all, resolved, report.errors)
-        for shown, path in files:
+        for done, (shown, path) in enumerate(files):
+            if progress is not None:
+                await progress(done, len(files))
             try:
                 if storage_mode == "managed":
                     result = await self._ingest_managed(path, tags)
@@ -222,6 +224,8 @@ class DocumentService:
                                       "detail": exc.strerror or type(exc).__name__})
                 continue
             report.results.append({"path": shown, "document": result.document, "duplicate": result.duplicate})
+        if progress is not None:
+            await progress(len(files), len(files))
         return report
 
     async def _ingest_managed(self, path: Path, tags: list[str]) -> StoredResult:

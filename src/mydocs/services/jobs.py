@@ -24,7 +24,9 @@ from mydocs.sidecar import ID_RE, utcnow
 
 log = logging.getLogger("mydocs.jobs")
 
-JobKind = Literal["sync", "migrate"]
+JobKind = Literal["sync", "migrate", "ingest"]
+# kinds that change whole backends: at most one of them runs at a time (ingest jobs run beside them)
+EXCLUSIVE_KINDS = ("sync", "migrate")
 ACTIVE = ("queued", "running")
 HEARTBEAT_SECONDS = 5.0
 STALE_AFTER_SECONDS = 60.0
@@ -101,9 +103,9 @@ class JobStore:
             doc = await self.coll.find_one({"_id": job_id}) or doc
         return doc
 
-    async def active(self) -> dict[str, Any] | None:
-        """A job still queued or running with a fresh heartbeat (stale ones are marked failed on the way)."""
-        async for doc in self.coll.find({"status": {"$in": list(ACTIVE)}}):
+    async def active(self, kinds: tuple[str, ...] = EXCLUSIVE_KINDS) -> dict[str, Any] | None:
+        """A job of `kinds` still queued or running with a fresh heartbeat (stale ones are marked failed)."""
+        async for doc in self.coll.find({"status": {"$in": list(ACTIVE)}, "kind": {"$in": list(kinds)}}):
             if _stale(doc):
                 await self._abandon(doc)
                 continue
@@ -158,6 +160,8 @@ class JobRunner:
 
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
+        self._by_id: dict[str, asyncio.Task[None]] = {}
+        self._cancelled: set[str] = set()
         self._lock = asyncio.Lock()
 
     async def start(self, db: AsyncDatabase, kind: JobKind, params: dict[str, Any], work: Work) -> dict[str, Any]:
@@ -165,14 +169,38 @@ class JobRunner:
         One storage job at a time: the check is per database (best effort across replicas)."""
         store = JobStore(db)
         async with self._lock:
-            active = await store.active()
-            if active is not None:
-                raise JobAlreadyRunning(active["_id"], active["kind"])
+            if kind in EXCLUSIVE_KINDS:
+                active = await store.active()
+                if active is not None:
+                    raise JobAlreadyRunning(active["_id"], active["kind"])
             doc = await store.create(kind, params)
-        task = asyncio.create_task(self._run(store, doc["_id"], work), name=f"mydocs-job-{doc['_id']}")
+        job_id = doc["_id"]
+        task = asyncio.create_task(self._run(store, job_id, work), name=f"mydocs-job-{job_id}")
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._by_id[job_id] = task
+
+        def forget(t: asyncio.Task[None]) -> None:
+            self._tasks.discard(t)
+            self._by_id.pop(job_id, None)
+            self._cancelled.discard(job_id)
+
+        task.add_done_callback(forget)
         return doc
+
+    def cancel(self, job_id: str) -> bool:
+        """Cancel a job running in this process (it records `failed: cancelled by request`); False when
+        this process does not run it."""
+        task = self._by_id.get(job_id)
+        if task is None or task.done():
+            return False
+        self._cancelled.add(job_id)
+        task.cancel()
+        return True
+
+    async def wait(self, job_id: str) -> None:
+        task = self._by_id.get(job_id)
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
 
     async def _run(self, store: JobStore, job_id: str, work: Work) -> None:
         last = [0, 0]  # done, total
@@ -200,7 +228,8 @@ class JobRunner:
             await store.running(job_id)
             report = await work(progress)
         except asyncio.CancelledError:
-            error = "cancelled: the server stopped while the job ran; run it again (it resumes safely)"
+            error = ("cancelled by request" if job_id in self._cancelled else
+                     "cancelled: the server stopped while the job ran; run it again (it resumes safely)")
             raise
         except JobFailed as exc:
             error, report = error_text(exc), exc.report

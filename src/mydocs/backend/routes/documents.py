@@ -51,6 +51,7 @@ class IngestBody(BaseModel):
     paths: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(min_length=1, max_length=1000)
     storage_mode: Literal["managed", "external"] = "managed"
     tags: list[str] = Field(default_factory=list, max_length=200)
+    background: bool = False  # true: 202 with a job id (GET /api/v1/sync/jobs/{id}, cancellable)
 
     @field_validator("tags")
     @classmethod
@@ -180,12 +181,20 @@ async def upload_documents(request: Request, ctx: ContextDep) -> dict[str, Any]:
     return {"results": results}
 
 
-@router.post("/ingest", dependencies=[Depends(require_admin)])
-async def ingest_documents(body: IngestBody, ctx: ContextDep, request: Request) -> dict[str, Any]:
-    """Ingest server-side files or folders (recursively) from the configured ingest roots (admin role)."""
+MAX_JOB_LISTED = 1000  # items per list in an ingest job's report (its counts are exact)
+
+
+@router.post("/ingest", dependencies=[Depends(require_admin)], status_code=200)
+async def ingest_documents(body: IngestBody, ctx: ContextDep, request: Request, response: Response) -> dict[str, Any]:
+    """Ingest server-side files or folders (recursively) from the configured ingest roots (admin role).
+    `background: true` runs it as a job (202, `Location` of the job); otherwise it stops if the client leaves."""
+    service = DocumentService(ctx)
     try:
-        report = await _until_client_leaves(request, DocumentService(ctx).ingest(body.paths, body.storage_mode,
-                                                                                 body.tags))
+        if body.background:
+            for raw in body.paths:  # refused paths are refused now, not in the job
+                service.resolve_ingest_path(raw)
+            return await _start_ingest_job(request, response, ctx, service, body)
+        report = await _until_client_leaves(request, service.ingest(body.paths, body.storage_mode, body.tags))
     except OutsideIngestRoots as exc:
         raise ApiError(403, "path_outside_ingest_roots",
                        f"{exc.path[:300]!r} is not inside a configured ingest root (MYDOCS_INGEST_ROOTS)") from None
@@ -196,6 +205,27 @@ async def ingest_documents(body: IngestBody, ctx: ContextDep, request: Request) 
     except (StorageUnavailable, StorageFull) as exc:
         raise _storage_error(exc) from None
     return {"results": report.results, "errors": report.errors}
+
+
+async def _start_ingest_job(request: Request, response: Response, ctx: Any, service: DocumentService,
+                            body: IngestBody) -> dict[str, Any]:
+    from mydocs.backend.deps import job_runner
+    from mydocs.services.jobs import JobFailed
+
+    async def work(progress: Any) -> dict[str, Any]:
+        try:
+            report = await service.ingest(body.paths, body.storage_mode, body.tags, progress)
+        except (IngestPathError, IngestTooLarge) as exc:
+            raise JobFailed(f"{exc.error_code}: {exc.detail}; nothing was ingested") from None
+        return {"results": report.results[:MAX_JOB_LISTED], "results_count": len(report.results),
+                "errors": report.errors[:MAX_JOB_LISTED], "errors_count": len(report.errors)}
+
+    params = {"paths": body.paths[:20], "paths_count": len(body.paths), "storage_mode": body.storage_mode,
+              "tags": body.tags}
+    job = await job_runner(request).start(ctx.db, "ingest", params, work)
+    response.status_code = 202
+    response.headers["Location"] = request.app.url_path_for("get_job", job_id=job["_id"])
+    return {"job_id": job["_id"]}
 
 
 @router.get("/{doc_id}")

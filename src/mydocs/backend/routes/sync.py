@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from mydocs.backend.deps import ContextDep
+from mydocs.backend.deps import ContextDep, job_runner
 from mydocs.backend.errors import ApiError
 from mydocs.services.jobs import JobAlreadyRunning, JobFailed, JobNotFound, JobRunner, JobStore, Progress, job_view
 from mydocs.services.migrate import MigrateService
@@ -39,10 +39,7 @@ class MigrateBody(BaseModel):
 
 
 def _runner(request: Request) -> JobRunner:
-    runner = getattr(request.app.state, "sync_jobs", None)
-    if runner is None:
-        runner = request.app.state.sync_jobs = JobRunner()
-    return runner
+    return job_runner(request)
 
 
 async def _storage(ctx: Any, name: str) -> StorageBackend:
@@ -124,3 +121,20 @@ async def get_job(job_id: str, ctx: ContextDep) -> dict[str, Any]:
         return job_view(await JobStore(ctx.db).get(job_id))
     except JobNotFound:
         raise ApiError(404, "job_not_found", "no job with that id") from None
+
+
+@router.post("/jobs/{job_id}/cancel", status_code=202)
+async def cancel_job(job_id: str, ctx: ContextDep, request: Request) -> dict[str, Any]:
+    """Cancel a queued or running job (sync, migrate, ingest) of this replica; what it finished stays."""
+    try:
+        job = await JobStore(ctx.db).get(job_id)
+    except JobNotFound:
+        raise ApiError(404, "job_not_found", "no job with that id") from None
+    if job["status"] not in ("queued", "running"):
+        raise ApiError(409, "job_finished", f"the job has already ended ({job['status']})")
+    runner = _runner(request)
+    if not runner.cancel(job_id):
+        raise ApiError(409, "job_elsewhere", f"the job runs in another process ({job.get('owner')}); "
+                       "cancel it there")
+    await runner.wait(job_id)
+    return job_view(await JobStore(ctx.db).get(job_id))
