@@ -118,12 +118,12 @@ class LocalStorage(StorageBackend):
         done = False
         buffer = bytearray()  # small network chunks are gathered into ~1 MiB writes (one thread hop each)
 
-        def flush(data: bytes) -> None:
+        def flush(data: bytes | bytearray) -> None:
             # hashed in the I/O thread (hashlib releases the GIL), beside the write, not on the event loop
             digest.update(data)
             _write_all(fd, data)  # type: ignore[arg-type]
 
-        def finish(data: bytes) -> None:  # the last bytes, fsync and rename in one thread hop
+        def finish(data: bytes | bytearray) -> None:  # the last bytes, fsync and rename in one thread hop
             nonlocal fd
             flush(data)
             os.fsync(fd)  # type: ignore[arg-type]
@@ -141,9 +141,9 @@ class LocalStorage(StorageBackend):
                     raise ObjectTooLarge(max_bytes)
                 buffer += chunk
                 if len(buffer) >= CHUNK_SIZE:
-                    data, buffer = bytes(buffer), bytearray()
+                    data, buffer = buffer, bytearray()  # handed over whole to the thread, not copied
                     await fileio.run(flush, data)
-            await fileio.run(finish, bytes(buffer))
+            await fileio.run(finish, buffer)
             done = True
         except OSError as exc:
             raise storage_error(exc, self.root) from None
@@ -282,7 +282,7 @@ class LocalStorage(StorageBackend):
             yield info
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes | bytearray) -> None:
     view = memoryview(data)
     while view:
         n = os.write(fd, view)
