@@ -16,8 +16,9 @@
 # These are LOCAL images under their own namespace; official names (python, nginx, node, mongo) are never
 # used. The python and node bases carry the machine's CA bundle ($MYDOCS_CA_BUNDLE, default
 # /etc/ssl/certs/ca-certificates.crt) in place of Debian's (PIP_CERT / NODE_EXTRA_CA_CERTS /
-# SSL_CERT_FILE point at it), so that builds which cannot pass a build secret (Dagger's dockerBuild as
-# the module stands) still get through this machine's TLS-intercepting egress proxy. It is a public
+# SSL_CERT_FILE point at it), so that builds which pass no build secret (Dagger's dockerBuild as the
+# module stands, fed these two by test/dagger-engine/stand-ins.sh) still get through this machine's
+# TLS-intercepting egress proxy. It is a public
 # certificate list, not a secret, and it never enters an image built on the official bases. The -noca
 # bases carry nothing of the machine: builds on them pass the CA as the Dockerfiles' optional build
 # secret `ca_bundle` (as users behind a corporate proxy do on the official images); scripts/test-e2e.sh

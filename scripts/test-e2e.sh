@@ -236,6 +236,7 @@ if (cd "$CTX" && MYDOCS_CA_BUNDLE="$WORK/no-such-ca.pem" docker compose --profil
   die "docker compose build succeeded with MYDOCS_CA_BUNDLE naming a missing file"
 fi
 grep -q "no-such-ca.pem" "$WORK/bad-ca.log" || { cat "$WORK/bad-ca.log" >&2; die "a missing MYDOCS_CA_BUNDLE file is not named in Compose's error"; }
+log "ok: a missing MYDOCS_CA_BUNDLE file stops docker compose build: $(grep -m1 'no-such-ca.pem' "$WORK/bad-ca.log")"
 
 log "3/6 the README's compose up ($PROJECT, $(docker compose version --short), $BASE_URL)"
 t0=$SECONDS
