@@ -82,5 +82,12 @@ export async function uiForDagger(ui: Container): Promise<Container> {
     .withExec(["sed", "-i", `s/listen 80;/listen ${UI_DAGGER_PORT};/`, "/etc/nginx/conf.d/default.conf"])
     .withExec(["grep", "-q", `listen ${UI_DAGGER_PORT};`, "/etc/nginx/conf.d/default.conf"])
     .withUser(user)
+    // the image's EXPOSE 80 is an exposed port to Dagger too, and a service's health check waits for
+    // every exposed port: nothing listens there now
+    .withoutExposedPort(80)
     .withExposedPort(UI_DAGGER_PORT)
+    // Dagger runs the image's HEALTHCHECK before the service counts as started: point it at the new port
+    .withDockerHealthcheck(["wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${UI_DAGGER_PORT}/`], {
+      interval: "30s", timeout: "5s", startPeriod: "20s", startInterval: "1s", retries: 3,
+    })
 }

@@ -24,7 +24,7 @@ import {
 import { backendBuildArgs, uiBuildArgs } from "./buildargs.js"
 import { actionlintContainer, ferretdbImage, ferretdbService, kubectlContainer, NONROOT_UID, uiForDagger } from "./containers.js"
 import { K3dReport, k3dReportOf } from "./k3dreport.js"
-import { deploymentsOf, ingressHosts } from "./manifests.js"
+import { deploymentImages, deploymentsOf, ingressHosts } from "./manifests.js"
 import { kubeconfigWithTokenFile, currentCluster } from "./kubeconfig.js"
 import { Overlay, overlayPath, stampImages, type ImageStamp } from "./overlay.js"
 import { formatDeployReport, parseStepLog, type DeployedImage, type K3dRunReport } from "./report.js"
@@ -173,6 +173,12 @@ export class Mydocs {
     /** a MongoDB URL (mongodb:// or mongodb+srv://); without it a throwaway FerretDB is used (MONGO_URL/USER/PASSWORD of the env file are then ignored) */
     mongoUrl?: Secret,
   ): Promise<Service> {
+    const backendSvc = (await this.composeBackend(env, mongoUrl)).withExposedPort(8000).asService()
+    return (await uiForDagger(this.buildUi())).withServiceBinding("backend", backendSvc).asService()
+  }
+
+  /** composeUp's backend container (not a function of the API: the tests inspect it). */
+  async composeBackend(env?: Secret, mongoUrl?: Secret): Promise<Container> {
     let backend = this.buildBackend()
     const keys = await this.configKeys(backend)
     let entries = env ? backendEnvEntries(parseDotenv(await env.plaintext()), keys).entries : []
@@ -192,9 +198,7 @@ export class Mydocs {
       validateMongoUrl(await mongoUrl.plaintext())
       backend = backend.withSecretVariable("MONGO_URL", mongoUrl)
     } else {
-      backend = backend
-        .withServiceBinding("mongo", ferretdbService())
-        .withEnvVariable("MONGO_URL", "mongodb://mongo:27017/")
+      backend = backend.withServiceBinding("mongo", ferretdbService()).withEnvVariable("MONGO_URL", "mongodb://mongo:27017/")
     }
     const user = await backend.user()
     backend = backend
@@ -204,8 +208,7 @@ export class Mydocs {
     if (hasEntry(await this.source.entries(), "config")) {
       backend = backend.withMountedDirectory("/app/config", this.source.directory("config"), user ? { owner: user } : {})
     }
-    const backendSvc = backend.withExposedPort(8000).asService()
-    return (await uiForDagger(this.buildUi())).withServiceBinding("backend", backendSvc).asService()
+    return backend
   }
 
   /**
@@ -241,7 +244,8 @@ export class Mydocs {
       const rendered = await this.render(o)
       return `${overlayPath(o)}: ${deploymentsOf(rendered).length} deployments rendered`
     })
-    return [await workflows, ...(await Promise.all(overlays))].join("\n") + "\n"
+    // all at once, so a failure of one never leaves the others' rejections unobserved
+    return (await Promise.all([workflows, ...overlays])).join("\n") + "\n"
   }
 
   /**
@@ -458,7 +462,8 @@ export class Mydocs {
         .withEnvVariable("MYDOCS_DEPLOY_AT", new Date().toISOString())
         .withExec(["sh", "/tmp/deploy.sh"], { redirectStderr: "/tmp/deploy.err", expect: ReturnType.Any })
         .sync()
-      body = await ran.stdout()
+      // what the overlay now deploys, so a failed run still says exactly which images are where
+      body = `stamped images: ${deploymentImages(rendered).join(", ")}\n${await ran.stdout()}`
       const code = await ran.exitCode()
       if (code !== 0) {
         // the images are pushed and the overlay stamped: say so, with the one line that tells why it stopped

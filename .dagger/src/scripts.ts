@@ -198,6 +198,11 @@ collect_diagnostics() {
   local d
   {
     echo "### failed step: $FAILED (last 80 lines)"; tail -n 80 "$REPORT/$FAILED.log"
+    if ! kubectl version --request-timeout=10s > /dev/null 2>&1; then
+      echo "### no cluster API answers (the cluster was not created or is gone): nothing more to collect"
+      echo "### docker"; docker ps -a; docker images
+      return 0
+    fi
     echo "### nodes"; kubectl get nodes -o wide
     echo "### pods"; kubectl get pods -A -o wide
     echo "### events"; kubectl get events -A --sort-by=.lastTimestamp | tail -n 80
@@ -217,6 +222,7 @@ cleanup() {
   if docker info > /dev/null 2>&1; then
     docker image prune -af --filter until=168h > /dev/null || true
     docker volume prune -f > /dev/null || true
+    docker network prune -f > /dev/null || true
     docker ps -a --format '{{.Names}}' > "$REPORT/leftover-containers.txt"
     if [ -s "$REPORT/leftover-containers.txt" ]; then echo "containers left behind:"; cat "$REPORT/leftover-containers.txt"; return 1; fi
   fi
