@@ -230,13 +230,14 @@ EOF
 }
 engine_running() { [[ "$(docker inspect -f '{{.State.Running}}' "$ENGINE_NAME" 2>/dev/null || true)" == true ]]; }
 engine_up() {
-  local recipe; recipe="$(docker image inspect -f "{{index .Config.Labels \"$LABEL\"}}" "$ENGINE_IMAGE")"
+  # the running engine is reused only if it runs this image with this configuration
+  engine_config
+  local recipe; recipe="$(docker image inspect -f "{{index .Config.Labels \"$LABEL\"}}" "$ENGINE_IMAGE")-$(sha256sum "$RUN_DIR/engine.toml" | cut -c1-8)"
   if engine_running && [[ "$(docker inspect -f "{{index .Config.Labels \"$LABEL\"}}" "$ENGINE_NAME")" == "$recipe" ]] \
      && [[ -S "$RUN_DIR/sock/engine.sock" ]]; then
     log "engine $ENGINE_NAME already running: reused"; return 0
   fi
   docker rm -f "$ENGINE_NAME" >/dev/null 2>&1 || true
-  engine_config
   mkdir -p "$RUN_DIR/sock"; rm -f "$RUN_DIR/sock/engine.sock"
   local common=(-d --name "$ENGINE_NAME" --label "$LABEL=$recipe" --restart no
     -v "$STATE_VOLUME:/var/lib/dagger" -v "$RUN_DIR/sock:/run/dagger" -v "$RUN_DIR/engine.toml:/etc/dagger/engine.toml:ro")

@@ -7,7 +7,7 @@
 import { dag, type Container, type File, type Service } from "@dagger.io/dagger"
 
 import { ferretdbBuildScript } from "./scripts.js"
-import { ACTIONLINT_VERSION, DEBIAN_IMAGE, FERRETDB_VERSION, GOLANG_IMAGE, KUBECTL_BINARY, KUBECTL_IMAGE } from "./versions.js"
+import { ACTIONLINT_VERSION, DEBIAN_IMAGE, FERRETDB_VERSION, GOLANG_IMAGE, KUBECTL_BINARY, KUBECTL_IMAGE, NODE_IMAGE } from "./versions.js"
 
 export const NONROOT_UID = "65532:65532"
 /**
@@ -37,6 +37,22 @@ function golang(): Container {
     .withMountedCache("/root/.cache/go-build", dag.cacheVolume("mydocs-go-build"))
     .withEnvVariable("CGO_ENABLED", "0")
     .withEnvVariable("GOTOOLCHAIN", "local")
+}
+
+/**
+ * A Debian 12 machine as `.ci/run` expects one (Go, Node >= 20 with npm; `.ci/run` installs the rest with
+ * apt), for `test`: Go from GOLANG_IMAGE, Node and npm copied from NODE_IMAGE.
+ */
+export function ciMachine(): Container {
+  const node = dag.container().from(NODE_IMAGE)
+  return dag
+    .container()
+    .from(GOLANG_IMAGE)
+    .withFile("/usr/local/bin/node", node.file("/usr/local/bin/node"))
+    .withDirectory("/usr/local/lib/node_modules/npm", node.directory("/usr/local/lib/node_modules/npm"))
+    .withExec(["ln", "-sf", "../lib/node_modules/npm/bin/npm-cli.js", "/usr/local/bin/npm"])
+    .withExec(["ln", "-sf", "../lib/node_modules/npm/bin/npx-cli.js", "/usr/local/bin/npx"])
+    .withExec(["node", "--version"])
 }
 
 /** actionlint with shellcheck (actionlint runs it on every `run:` script). */

@@ -22,7 +22,7 @@ import {
 } from "@dagger.io/dagger"
 
 import { backendBuildArgs, uiBuildArgs } from "./buildargs.js"
-import { actionlintContainer, ferretdbImage, ferretdbService, kubectlContainer, NONROOT_UID, uiForDagger } from "./containers.js"
+import { actionlintContainer, ciMachine, ferretdbImage, ferretdbService, kubectlContainer, NONROOT_UID, uiForDagger } from "./containers.js"
 import { K3dReport, k3dReportOf } from "./k3dreport.js"
 import { deploymentImages, deploymentsOf, ingressHosts } from "./manifests.js"
 import { kubeconfigWithTokenFile, currentCluster } from "./kubeconfig.js"
@@ -48,7 +48,7 @@ import {
   validateResourceGroup,
   validateTimeout,
 } from "./validate.js"
-import { DEBIAN_IMAGE, INGRESS_NGINX_MANIFEST, INGRESS_NGINX_MANIFEST_SHA256, K3D_DIND_IMAGE, K3S_IMAGE } from "./versions.js"
+import { INGRESS_NGINX_MANIFEST, INGRESS_NGINX_MANIFEST_SHA256, K3D_DIND_IMAGE, K3S_IMAGE } from "./versions.js"
 
 export { Overlay } from "./overlay.js"
 export { DeployEvent } from "./tags.js"
@@ -212,15 +212,14 @@ export class Mydocs {
   }
 
   /**
-   * Every suite of the README's test command in a privileged Debian 12 container: `bash .ci/run`,
-   * which provisions the machine (Docker, FerretDB, Azurite, Chromium, ...) and runs scripts/test.sh.
+   * Every suite of the README's test command in a privileged Debian 12 container with Go and Node:
+   * `bash .ci/run`, which provisions the rest (Docker, FerretDB, Azurite, Chromium, the Dagger engine, ...)
+   * and runs scripts/test.sh.
    */
   @func()
   @check()
   async test(): Promise<string> {
-    return dag
-      .container()
-      .from(DEBIAN_IMAGE)
+    return ciMachine()
       .withDirectory("/src", this.source)
       .withWorkdir("/src")
       .withEnvVariable("CI", "true")
@@ -273,6 +272,11 @@ export class Mydocs {
     /** run the browser tests of the e2e suite too (installs Chromium in the test container) */
     browser = true,
   ): Promise<K3dReport> {
+    return this.runK3d(this.buildBackend(), this.buildUi(), rolloutTimeout, browser)
+  }
+
+  /** testOnK3d's run, on given images (deployAks tests the very containers it then publishes). */
+  private async runK3d(backend: Container, ui: Container, rolloutTimeout: string, browser: boolean): Promise<K3dReport> {
     validateTimeout("rolloutTimeout", rolloutTimeout)
     const dir = overlayPath(Overlay.K3D)
     const stamped = stampImages(await this.source.file(`${dir}/kustomization.yaml`).contents(), [
@@ -309,8 +313,8 @@ export class Mydocs {
     const ran = await dag
       .container()
       .from(K3D_DIND_IMAGE)
-      .withMountedFile("/images/backend.tar", this.buildBackend().asTarball())
-      .withMountedFile("/images/ui.tar", this.buildUi().asTarball())
+      .withMountedFile("/images/backend.tar", backend.asTarball())
+      .withMountedFile("/images/ui.tar", ui.asTarball())
       .withMountedFile("/images/mongo.tar", ferretdbImage().asTarball())
       .withMountedFile(params.ingressManifest, manifest.file ?? dag.directory().withNewFile("none", "").file("none"))
       .withMountedDirectory("/src", src)
@@ -367,6 +371,8 @@ export class Mydocs {
     dryRun = false,
     /** registry host to push to and deploy from; empty = <acrName>.azurecr.io (set it for a private endpoint or a custom domain) */
     registry = "",
+    /** before publishing, run testOnK3d on the very images built here; a failed run publishes nothing */
+    k3dTest = true,
   ): Promise<string> {
     const acr = validateAcrName(acrName)
     const cluster = validateAksClusterName(aksCluster)
@@ -403,6 +409,11 @@ export class Mydocs {
       }))
       stamps = images.map((i) => ({ name: i.name, newName: repository(i.name), newTag: imageTag }))
     } else {
+      if (k3dTest) {
+        // the images tested are the images published and deployed: one build, in this call
+        const tested = await this.runK3d(backend, ui, rolloutTimeout, true)
+        if (!tested.passed) throw new Error(`deployAks: testOnK3d failed, nothing was published\n${tested.summary}`)
+      }
       // az prints the token with a trailing newline, which a registry password must not have
       const registryToken = dag.setSecret("mydocs-acr-token", (await acrToken!.plaintext()).trim())
       images = await Promise.all(

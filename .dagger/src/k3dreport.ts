@@ -72,6 +72,7 @@ export function k3dReportOf(r: K3dRunReport, artifacts: Directory): K3dReport {
     problem ?? "",
     r.steps.map((s) => new K3dStep(s.name, s.status, s.seconds)),
     summary,
-    artifacts.withNewFile("summary.txt", summary),
+    // status: one word a CI step can test after exporting the artifacts (passed or failed)
+    artifacts.withNewFile("summary.txt", summary).withNewFile("status", reportPassed(r) ? "passed\n" : "failed\n"),
   )
 }

@@ -8,6 +8,8 @@
 export const DEBIAN_IMAGE = "debian:12.11-slim"
 /** Builds FerretDB and actionlint from the Go module proxy (Debian-based, so apt-get works in it too). */
 export const GOLANG_IMAGE = "golang:1.26.8-bookworm"
+/** Node.js for `test` (the README's test command needs Node >= 20 beside Go and Python). */
+export const NODE_IMAGE = "node:22-bookworm-slim"
 /** kubectl, from the Kubernetes project's own image (a static binary at /bin/kubectl). */
 export const KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.32.5"
 export const KUBECTL_BINARY = "/bin/kubectl"

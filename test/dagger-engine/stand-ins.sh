@@ -8,6 +8,7 @@
 #   reference (module / Dockerfiles)    stand-in
 #   python:3.13-slim                    mydocs-local/python:3.13-trixie (scripts/bootstrap-base-images.sh)
 #   node:22-alpine                      mydocs-local/node:22-trixie     (Debian, not Alpine: no apk)
+#   node:22-bookworm-slim               mydocs-local/node:22-trixie     (trixie, not bookworm)
 #   nginx:1.27-alpine                   mydocs-local/nginx:bookworm     (Debian's nginx-light 1.22)
 #   debian:12.11-slim                   debootstrap bookworm minbase + ca-certificates
 #   golang:1.26.8-bookworm              the above + this machine's Go toolchain (/usr/local/go)
@@ -111,6 +112,7 @@ rm -rf "$ov"
 PAIRS=(
   "library/python:3.13-slim=$NS/python:3.13-trixie"
   "library/node:22-alpine=$NS/node:22-trixie"
+  "library/node:22-bookworm-slim=$NS/node:22-trixie"
   "library/nginx:1.27-alpine=$NS/nginx:bookworm"
   "library/debian:12.11-slim=$NS/standin-debian:12-slim"
   "library/golang:1.26.8-bookworm=$golang_image"

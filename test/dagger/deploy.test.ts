@@ -83,7 +83,7 @@ describe("deployAks", () => {
       await m.deployAks(
         "mydocsacr", "mydocs-aks", "mydocs-rg", tag, DeployEvent.PUSH, undefined,
         dag.setSecret("acr-token", "test-registry-takes-any-token\n"), dag.setSecret("kubeconfig", KUBECONFIG), undefined,
-        "", "", "60s", false, reg.engine,
+        "", "", "60s", false, reg.engine, false,
       )
     } catch (e) {
       message = e instanceof Error ? e.message : String(e)
@@ -98,5 +98,20 @@ describe("deployAks", () => {
       expect(message).toContain(`${reg.engine}/${name}@${digest}`) // the stamped overlay deploys exactly that
     }
     expect(message).not.toMatch(/namespace\/mydocs (created|configured)|deployment\.apps/) // nothing applied
+  })
+
+  it("tests the very images it would publish first: a failed testOnK3d publishes nothing", async () => {
+    const reg = registry()
+    const tag = `k${Date.now().toString(36)}`
+    const run = new Mydocs(await moduleSource()).deployAks(
+      "mydocsacr", "mydocs-aks", "mydocs-rg", tag, DeployEvent.LOCAL, undefined,
+      dag.setSecret("acr-token-2", "x"), dag.setSecret("kubeconfig-2", KUBECONFIG), undefined,
+      "", "", "60s", false, reg.engine, true,
+    )
+    await expect(run).rejects.toThrow(/deployAks: testOnK3d failed, nothing was published[\s\S]*create-cluster/)
+    for (const name of ["mydocs-backend", "mydocs-ui"]) {
+      const res = await fetch(`http://${reg.host}/v2/${name}/manifests/${tag}`, { method: "HEAD" })
+      expect(res.status, `${name}:${tag} must not exist`).toBe(404)
+    }
   })
 })
