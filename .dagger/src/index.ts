@@ -471,7 +471,7 @@ export class Mydocs {
       const ran = await ctr
         .withNewFile("/tmp/deploy.sh", script, { permissions: 0o555 })
         .withEnvVariable("MYDOCS_DEPLOY_AT", new Date().toISOString())
-        .withExec(["sh", "/tmp/deploy.sh"], { redirectStderr: "/tmp/deploy.err", expect: ReturnType.Any })
+        .withExec(["bash", "/tmp/deploy.sh"], { redirectStderr: "/tmp/deploy.err", expect: ReturnType.Any })
         .sync()
       // what the overlay now deploys, so a failed run still says exactly which images are where
       body = `stamped images: ${deploymentImages(rendered).join(", ")}\n${await ran.stdout()}`

@@ -109,7 +109,7 @@ describe("deployScript", () => {
   }
   it("creates the Secret idempotently from the mounted env file, applies, restarts on a secret change, awaits rollouts", () => {
     const s = deployScript(base)
-    syntaxOk("sh", s)
+    expect(s.split("\n")[0]).toBe("#!/usr/bin/env bash") // pipefail: dash, the sh of the Debian tool base, has none
     syntaxOk("bash", s)
     expect(s).toContain(
       `kubectl -n "$NS" create secret generic 'mydocs-secrets' --from-env-file='/run/secrets/mydocs.env' \\\n  --dry-run=client -o yaml | kubectl apply -f -`,
@@ -128,7 +128,7 @@ describe("deployScript", () => {
   })
   it("leaves the Secret alone without an env file", () => {
     const s = deployScript({ ...base, secretEnvFile: null })
-    syntaxOk("sh", s)
+    syntaxOk("bash", s)
     expect(s).not.toContain("create secret")
     expect(s).toContain("left as it is")
   })
