@@ -6,9 +6,11 @@
 # but in this private registry, which only the test engine uses as its mirror.
 #
 #   reference (module / Dockerfiles)    stand-in
-#   python:3.13-slim                    mydocs-local/python:3.13-trixie (scripts/bootstrap-base-images.sh)
-#   node:22-alpine                      mydocs-local/node:22-trixie     (Debian, not Alpine: no apk)
-#   node:22-bookworm-slim               mydocs-local/node:22-trixie     (trixie, not bookworm)
+#   python:3.13-slim                    mydocs-local/python:3.13-trixie-noca (scripts/bootstrap-base-images.sh;
+#                                       like the official image, without this machine's CA: the engine
+#                                       installs that into every exec, Dockerfile RUN steps included)
+#   node:22-alpine                      mydocs-local/node:22-trixie-noca (Debian, not Alpine: no apk)
+#   node:22-bookworm-slim               mydocs-local/node:22-trixie-noca (trixie, not bookworm)
 #   nginx:1.27-alpine                   mydocs-local/nginx:bookworm     (Debian's nginx-light 1.22)
 #   debian:12.11-slim                   debootstrap bookworm minbase + ca-certificates
 #   golang:1.26.8-bookworm              the above + this machine's Go toolchain (/usr/local/go)
@@ -110,9 +112,9 @@ rm -rf "$ov"
 
 # reference in the module / Dockerfiles -> local image
 PAIRS=(
-  "library/python:3.13-slim=$NS/python:3.13-trixie"
-  "library/node:22-alpine=$NS/node:22-trixie"
-  "library/node:22-bookworm-slim=$NS/node:22-trixie"
+  "library/python:3.13-slim=$NS/python:3.13-trixie-noca"
+  "library/node:22-alpine=$NS/node:22-trixie-noca"
+  "library/node:22-bookworm-slim=$NS/node:22-trixie-noca"
   "library/nginx:1.27-alpine=$NS/nginx:bookworm"
   "library/debian:12.11-slim=$NS/standin-debian:12-slim"
   "library/golang:1.26.8-bookworm=$golang_image"

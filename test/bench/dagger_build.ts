@@ -1,0 +1,14 @@
+// Times one buildBackend through the engine (the module's own function, a client session) and prints
+// `seconds=<n>`. Used by test/bench/dagger_bench.sh; SOURCE=<dir> builds another copy of the repository.
+import { connection, dag } from "@dagger.io/dagger"
+
+import { Mydocs } from "../../.dagger/src/index.js"
+import { moduleIntrospection } from "../dagger/lib/introspect.js"
+
+const root = process.env.SOURCE ?? process.cwd()
+const ignore = (await moduleIntrospection()).objects["Mydocs"]!.constructor!.arguments["source"]!.ignore!
+await connection(async () => {
+  const t0 = performance.now()
+  await new Mydocs(dag.host().directory(root, { exclude: ignore })).buildBackend().sync()
+  console.log(`seconds=${((performance.now() - t0) / 1000).toFixed(1)}`)
+})
