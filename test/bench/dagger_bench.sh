@@ -28,10 +28,11 @@ ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2
 build_engine() { # [source dir] -> seconds (the function's own timing)
   SOURCE="${1:-$ROOT}" "$TSX" --tsconfig test/dagger/tsconfig.json test/bench/dagger_build.ts | sed -n 's/^seconds=//p'
 }
-start_engine() { # -> seconds until a session answers
+start_engine() { # -> seconds until a session answers (the environment is exported below, after the first up)
   local t0; t0=$(now)
-  eval "$(bash scripts/dagger-engine.sh up 2>/dev/null)"
-  "$TSX" -e 'import { connection, dag } from "@dagger.io/dagger"; await connection(async () => { await dag.version() })' >/dev/null
+  bash scripts/dagger-engine.sh up >/dev/null 2>&1
+  env $(bash scripts/dagger-engine.sh env | sed 's/^export //') node --input-type=module \
+    -e 'import { connection, dag } from "@dagger.io/dagger"; await connection(async () => { await dag.version() })' >/dev/null
   secs "$t0" "$(now)"
 }
 
@@ -48,6 +49,7 @@ bash scripts/dagger-engine.sh down >/dev/null 2>&1
 docker volume rm mydocs-dagger-state >/dev/null 2>&1 || true
 start_cold=$(start_engine)
 
+eval "$(bash scripts/dagger-engine.sh env)"
 log "buildBackend through the engine: cold (empty state), then after a one-line change"
 engine_cold=$(build_engine)
 engine_rebuild=$(build_engine "$copy")
