@@ -22,23 +22,22 @@ import {
 } from "@dagger.io/dagger"
 
 import { backendBuildArgs, uiBuildArgs } from "./buildargs.js"
-import { actionlintContainer, ciMachine, ferretdbImage, ferretdbService, kubectlContainer, NONROOT_UID, uiForDagger } from "./containers.js"
+import { actionlintContainer, ciMachine, ferretdbImage, ferretdbService, kubectlContainer, uiForDagger } from "./containers.js"
+import { applyToCluster, publishImages } from "./deploy.js"
 import { K3dReport, k3dReportOf } from "./k3dreport.js"
 import { deploymentImages, deploymentsOf, ingressHosts } from "./manifests.js"
-import { kubeconfigWithTokenFile, currentCluster } from "./kubeconfig.js"
 import { Overlay, overlayPath, stampImages, type ImageStamp } from "./overlay.js"
 import { formatDeployReport, parseStepLog, type DeployedImage, type K3dRunReport } from "./report.js"
-import { deployScript, k3dBaseUrl, k3dTestScript } from "./scripts.js"
+import { k3dBaseUrl, k3dTestScript } from "./scripts.js"
 import {
   backendEnvEntries,
   parseConfigKeys,
   parseDotenv,
-  renderEnvFile,
   secretKeyNames,
   selectSecretEntries,
   type ConfigKey,
 } from "./settings.js"
-import { acrLoginServer, DeployEvent, IMAGE_NAMES, parsePublishedRef, parseTriggerEvent, publishTags } from "./tags.js"
+import { acrLoginServer, DeployEvent, IMAGE_NAMES, parseTriggerEvent, publishTags } from "./tags.js"
 import {
   validateAcrName,
   validateAksClusterName,
@@ -54,10 +53,6 @@ export { Overlay } from "./overlay.js"
 export { DeployEvent } from "./tags.js"
 export { K3dReport, K3dStep } from "./k3dreport.js"
 
-/** ACR accepts an Entra access token (az acr login --expose-token) with this user name. */
-const ACR_TOKEN_USER = "00000000-0000-0000-0000-000000000000"
-const NAMESPACE = "mydocs"
-const SECRET_NAME = "mydocs-secrets"
 const K3D_TAG = "k3d-test"
 /** the FerretDB image name the k3d overlay's mongo.yml expects */
 const TEST_MONGO_IMAGE = "mydocs-test-mongo"
@@ -395,110 +390,46 @@ export class Mydocs {
     const dir = overlayPath(Overlay.AZURE)
     const kustomization = await this.source.file(`${dir}/kustomization.yaml`).contents()
     const registryHost = registry ? validateRegistryHost(registry) : acrLoginServer(acr)
-    const repository = (name: string) => `${registryHost}/${name}`
-    const target = `AKS ${cluster} (resource group ${rg}), registry ${registryHost}`
 
     let images: DeployedImage[]
     let stamps: ImageStamp[]
     if (dryRun) {
       await Promise.all([backend.sync(), ui.sync()])
-      images = [IMAGE_NAMES.backend, IMAGE_NAMES.ui].map((n) => ({
-        name: n,
-        refs: [`${repository(n)}:${imageTag}`],
-        digest: null,
-      }))
-      stamps = images.map((i) => ({ name: i.name, newName: repository(i.name), newTag: imageTag }))
+      images = [IMAGE_NAMES.backend, IMAGE_NAMES.ui].map((n) => ({ name: n, refs: [`${registryHost}/${n}:${imageTag}`], digest: null }))
+      stamps = images.map((i) => ({ name: i.name, newName: `${registryHost}/${i.name}`, newTag: imageTag }))
     } else {
       if (k3dTest) {
         // the images tested are the images published and deployed: one build, in this call
         const tested = await this.runK3d(backend, ui, rolloutTimeout, true)
         if (!tested.passed) throw new Error(`deployAks: testOnK3d failed, nothing was published\n${tested.summary}`)
       }
-      // az prints the token with a trailing newline, which a registry password must not have
-      const registryToken = dag.setSecret("mydocs-acr-token", (await acrToken!.plaintext()).trim())
-      images = await Promise.all(
-        ([[IMAGE_NAMES.backend, backend], [IMAGE_NAMES.ui, ui]] as const).map(([name, ctr]) =>
-          this.push(ctr.withRegistryAuth(registryHost, ACR_TOKEN_USER, registryToken), repository(name), tags, name),
-        ),
-      )
-      stamps = images.map((i) => ({ name: i.name, newName: repository(i.name), digest: i.digest! }))
+      images = await publishImages([[IMAGE_NAMES.backend, backend], [IMAGE_NAMES.ui, ui]], registryHost, acrToken!, tags)
+      stamps = images.map((i) => ({ name: i.name, newName: `${registryHost}/${i.name}`, digest: i.digest! }))
     }
     const src = this.source.withNewFile(`${dir}/kustomization.yaml`, stampImages(kustomization, stamps))
     const rendered = await this.kustomize(src, dir)
-    const secretKeys = selection ? selection.entries.map(([k]) => k) : secretKeyNames(keys)
-    const secretSource = selection ? "env-file" : dryRun ? "backend-keys" : "unchanged"
-
     const report = (body: string) => formatDeployReport({
       dryRun,
       event: ev,
-      target,
+      target: `AKS ${cluster} (resource group ${rg}), registry ${registryHost}`,
       images,
-      secretKeys,
-      secretSource,
+      secretKeys: selection ? selection.entries.map(([k]) => k) : secretKeyNames(keys),
+      secretSource: selection ? "env-file" : dryRun ? "backend-keys" : "unchanged",
       skippedEmpty: selection?.skippedEmpty ?? [],
       body,
     })
-    let body = rendered
-    if (!dryRun) {
-      let kubeconfigSecret = kubeconfig!
-      const kubeconfigText = await kubeconfig!.plaintext()
-      if (aksToken) {
-        kubeconfigSecret = dag.setSecret("mydocs-kubeconfig", kubeconfigWithTokenFile(kubeconfigText, "/run/secrets/aks-token", cluster))
-      } else {
-        currentCluster(kubeconfigText, cluster)
-      }
-      let ctr = kubectlContainer()
-        .withMountedDirectory("/src", src)
-        .withMountedSecret("/run/secrets/kubeconfig", kubeconfigSecret, { owner: NONROOT_UID, mode: 0o400 })
-        .withEnvVariable("KUBECONFIG", "/run/secrets/kubeconfig")
-      if (aksToken) {
-        // cmd:// secrets keep the command's trailing newline
-        const token = dag.setSecret("mydocs-aks-token", (await aksToken.plaintext()).trim())
-        ctr = ctr.withMountedSecret("/run/secrets/aks-token", token, { owner: NONROOT_UID, mode: 0o400 })
-      }
-      if (selection) {
-        const envFile = dag.setSecret("mydocs-secrets-env", renderEnvFile(selection.entries))
-        ctr = ctr.withMountedSecret("/run/secrets/mydocs.env", envFile, { owner: NONROOT_UID, mode: 0o400 })
-      }
-      const script = deployScript({
-        namespace: NAMESPACE,
-        secretName: SECRET_NAME,
-        secretEnvFile: selection ? "/run/secrets/mydocs.env" : null,
-        overlayDir: `/src/${dir}`,
-        deployments: deploymentsOf(rendered),
-        rolloutTimeout,
-      })
-      const ran = await ctr
-        .withNewFile("/tmp/deploy.sh", script, { permissions: 0o555 })
-        .withEnvVariable("MYDOCS_DEPLOY_AT", new Date().toISOString())
-        .withExec(["bash", "/tmp/deploy.sh"], { redirectStderr: "/tmp/deploy.err", expect: ReturnType.Any })
-        .sync()
-      // what the overlay now deploys, so a failed run still says exactly which images are where
-      body = `stamped images: ${deploymentImages(rendered).join(", ")}\n${await ran.stdout()}`
-      const code = await ran.exitCode()
-      if (code !== 0) {
-        // the images are pushed and the overlay stamped: say so, with the one line that tells why it stopped
-        const why = body.split("\n").find((l) => l.startsWith("DEPLOY-UNREACHABLE "))?.slice("DEPLOY-UNREACHABLE ".length)
-        const err = (await ran.file("/tmp/deploy.err").contents()).trim().split("\n").slice(-5).join("\n")
-        throw new Error(`deployAks: the Kubernetes step failed (exit ${code}): ${why ?? "see the output below"}\n${report(`${body}${err}`)}`)
-      }
+    if (dryRun) return report(rendered)
+
+    const applied = await applyToCluster({
+      src, overlayDir: dir, rendered, kubeconfig: kubeconfig!, aksToken: aksToken ?? null, cluster,
+      secretEntries: selection?.entries ?? null, rolloutTimeout,
+    })
+    // what the overlay now deploys, so a failed run still says exactly which images are where
+    const body = `stamped images: ${deploymentImages(rendered).join(", ")}\n${applied.output}`
+    if (applied.exitCode !== 0) {
+      throw new Error(`deployAks: the Kubernetes step failed (exit ${applied.exitCode}): ${applied.unreachable ?? "see the output below"}\n${report(`${body}${applied.stderrTail}`)}`)
     }
     return report(body)
-  }
-
-  /** Pushes one image under every tag; all tags must name the same digest. */
-  private async push(ctr: Container, repository: string, tags: string[], name: string): Promise<DeployedImage> {
-    const refs: string[] = []
-    let digest: string | null = null
-    for (const t of tags) {
-      const published = parsePublishedRef(await ctr.publish(`${repository}:${t}`))
-      if (digest !== null && published.digest !== digest) {
-        throw new Error(`${name}: tags ${tags.join(", ")} were pushed with different digests`)
-      }
-      digest = published.digest
-      refs.push(`${repository}:${t}`)
-    }
-    return { name, refs, digest }
   }
 
   /** The backend's variables, read from the built image (`mydocs config keys --json`). */
