@@ -67,6 +67,8 @@ function hasEntry(entries: string[], name: string): boolean {
 export class Mydocs {
   /** The repository, filtered like .dockerignore (secrets, data, caches and .git never enter). */
   source: Directory
+  /** CA bundle for the image builds' downloads (the Dockerfiles' optional `ca_bundle` build secret) */
+  caBundle?: Secret
 
   constructor(
     /** the MyDocs repository (default: the repository this module lives in) */
@@ -106,21 +108,26 @@ export class Mydocs {
       ],
     })
     source: Directory,
+    /** CA bundle of a TLS-intercepting proxy, for the images' pip and npm downloads (a build secret, in no layer): --ca-bundle file:///etc/ssl/certs/ca-certificates.crt */
+    caBundle?: Secret,
   ) {
     this.source = source
+    this.caBundle = caBundle
   }
 
   /**
    * The backend image, built from Dockerfile.backend.
    */
   @func()
-  buildBackend(
+  async buildBackend(
     /** base image override (PYTHON_IMAGE build arg), pinned by tag or digest; empty = the Dockerfile's default */
     pythonImage = "",
-  ): Container {
+  ): Promise<Container> {
+    const buildArgs = backendBuildArgs(pythonImage || undefined)
     return this.source.dockerBuild({
       dockerfile: "Dockerfile.backend",
-      buildArgs: backendBuildArgs(pythonImage || undefined),
+      buildArgs,
+      secrets: await this.buildSecrets(),
     })
   }
 
@@ -129,7 +136,7 @@ export class Mydocs {
    * Dockerfile.ui with the SPA's build-time settings.
    */
   @func()
-  buildUi(
+  async buildUi(
     /** VITE_API_BASE_URL */
     apiBaseUrl = "/api/v1",
     /** VITE_ENTRA_CLIENT_ID: the Entra app's client ID; empty = sign-in off */
@@ -140,16 +147,18 @@ export class Mydocs {
     nodeImage = "",
     /** base image override (NGINX_IMAGE build arg), pinned; empty = the Dockerfile's default */
     nginxImage = "",
-  ): Container {
+  ): Promise<Container> {
+    const buildArgs = uiBuildArgs({
+      apiBaseUrl,
+      entraClientId,
+      entraAuthority,
+      nodeImage: nodeImage || undefined,
+      nginxImage: nginxImage || undefined,
+    })
     return this.source.dockerBuild({
       dockerfile: "Dockerfile.ui",
-      buildArgs: uiBuildArgs({
-        apiBaseUrl,
-        entraClientId,
-        entraAuthority,
-        nodeImage: nodeImage || undefined,
-        nginxImage: nginxImage || undefined,
-      }),
+      buildArgs,
+      secrets: await this.buildSecrets(),
     })
   }
 
@@ -169,12 +178,12 @@ export class Mydocs {
     mongoUrl?: Secret,
   ): Promise<Service> {
     const backendSvc = (await this.composeBackend(env, mongoUrl)).withExposedPort(8000).asService()
-    return (await uiForDagger(this.buildUi())).withServiceBinding("backend", backendSvc).asService()
+    return (await uiForDagger(await this.buildUi())).withServiceBinding("backend", backendSvc).asService()
   }
 
   /** composeUp's backend container (not a function of the API: the tests inspect it). */
   async composeBackend(env?: Secret, mongoUrl?: Secret): Promise<Container> {
-    let backend = this.buildBackend()
+    let backend = await this.buildBackend()
     const keys = await this.configKeys(backend)
     let entries = env ? backendEnvEntries(parseDotenv(await env.plaintext()), keys).entries : []
     if (!mongoUrl) {
@@ -267,7 +276,7 @@ export class Mydocs {
     /** run the browser tests of the e2e suite too (installs Chromium in the test container) */
     browser = true,
   ): Promise<K3dReport> {
-    return this.runK3d(this.buildBackend(), this.buildUi(), rolloutTimeout, browser)
+    return this.runK3d(await this.buildBackend(), await this.buildUi(), rolloutTimeout, browser)
   }
 
   /** testOnK3d's run, on given images (deployAks tests the very containers it then publishes). */
@@ -380,8 +389,8 @@ export class Mydocs {
       throw new Error("deployAks: acrToken and kubeconfig are required unless dryRun is set")
     }
 
-    const backend = this.buildBackend()
-    const ui = this.buildUi("/api/v1", entraClientId, entraAuthority)
+    const backend = await this.buildBackend()
+    const ui = await this.buildUi("/api/v1", entraClientId, entraAuthority)
     const keys = await this.configKeys(backend)
     const selection = appEnv ? selectSecretEntries(parseDotenv(await appEnv.plaintext()), keys) : null
     if (selection && selection.missingRequired.length > 0) {
@@ -430,6 +439,15 @@ export class Mydocs {
       throw new Error(`deployAks: the Kubernetes step failed (exit ${applied.exitCode}): ${applied.unreachable ?? "see the output below"}\n${report(`${body}${applied.stderrTail}`)}`)
     }
     return report(body)
+  }
+
+  /**
+   * The Dockerfiles' build secrets: dockerBuild mounts a secret under its name, so the CA bundle is
+   * re-named `ca_bundle`, the id the Dockerfiles mount (optional there: none is fine).
+   */
+  private async buildSecrets(): Promise<Secret[]> {
+    if (!this.caBundle) return []
+    return [dag.setSecret("ca_bundle", await this.caBundle.plaintext())]
   }
 
   /** The backend's variables, read from the built image (`mydocs config keys --json`). */

@@ -10,8 +10,7 @@ import path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 
 import { UI_DAGGER_PORT } from "../../.dagger/src/containers.js"
-import { Mydocs } from "../../.dagger/src/index.js"
-import { moduleSource, REPO, useEngine } from "./lib/engine.js"
+import { moduleSource, mydocs, REPO, useEngine } from "./lib/engine.js"
 
 useEngine()
 
@@ -39,7 +38,7 @@ describe("composeUp", () => {
       "UI_PORT=8088", // Compose's own variable: not the backend's, so not set at all
       "",
     ].join("\n"))
-    const backend = await new Mydocs(await moduleSource()).composeBackend(env)
+    const backend = await (await mydocs()).composeBackend(env)
     const out = await backend.withExec(["sh", "-c", 'echo "level=$MYDOCS_LOG_LEVEL max=$MYDOCS_MAX_UPLOAD_BYTES key=$AZURE_OPENAI_API_KEY ui=${UI_PORT:-unset}"']).stdout()
     expect(out).toContain("level=info max=104857600")
     expect(out).toContain("ui=unset")
@@ -50,7 +49,7 @@ describe("composeUp", () => {
   })
 
   it("serves the stack: the e2e suite's HTTP checks pass through a host tunnel", async () => {
-    const svc = await new Mydocs(await moduleSource()).composeUp()
+    const svc = await (await mydocs()).composeUp()
     const port = await freePort()
     tunnel = await dag.host().tunnel(svc, { ports: [{ frontend: port, backend: UI_DAGGER_PORT }] }).start()
     const artifacts = mkdtempSync(path.join(os.tmpdir(), "mydocs-compose-e2e-"))

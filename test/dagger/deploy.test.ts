@@ -4,8 +4,8 @@
 import { dag } from "@dagger.io/dagger"
 import { describe, expect, it } from "vitest"
 
-import { DeployEvent, Mydocs } from "../../.dagger/src/index.js"
-import { moduleSource, useEngine } from "./lib/engine.js"
+import { DeployEvent } from "../../.dagger/src/index.js"
+import { moduleSource, mydocs, useEngine } from "./lib/engine.js"
 
 useEngine()
 
@@ -51,7 +51,7 @@ current-context: mydocs-aks
 describe("deployAks", () => {
   it("--dry-run: reports the images, the tag and the Secret's key names (never a value)", async () => {
     const env = dag.setSecret("deploy-dry-env", `MONGO_URL=mongodb://db.example:27017/\nMONGO_PASSWORD=${SECRET_VALUE}\nAZURE_OPENAI_API_KEY=\n`)
-    const report = await new Mydocs(await moduleSource()).deployAks(
+    const report = await (await mydocs()).deployAks(
       "mydocsacr", "mydocs-aks", "mydocs-rg", "0123abc", DeployEvent.PULL_REQUEST, env,
       undefined, undefined, undefined, "", "", "300s", true,
     )
@@ -65,7 +65,7 @@ describe("deployAks", () => {
   })
 
   it("refuses to publish for a pull request, and names a bad argument", async () => {
-    const m = new Mydocs(await moduleSource())
+    const m = (await mydocs())
     const token = dag.setSecret("t", "x")
     await expect(m.deployAks("mydocsacr", "mydocs-aks", "mydocs-rg", "0123abc", DeployEvent.PULL_REQUEST, undefined, token, token))
       .rejects.toThrow(/pull request/)
@@ -77,7 +77,7 @@ describe("deployAks", () => {
   it("pushes both images under every tag with one digest, stamps them, and stops cleanly with no cluster", async () => {
     const reg = registry()
     const tag = `t${Date.now().toString(36)}`
-    const m = new Mydocs(await moduleSource())
+    const m = (await mydocs())
     let message = ""
     try {
       await m.deployAks(
@@ -103,7 +103,7 @@ describe("deployAks", () => {
   it("tests the very images it would publish first: a failed testOnK3d publishes nothing", async () => {
     const reg = registry()
     const tag = `k${Date.now().toString(36)}`
-    const run = new Mydocs(await moduleSource()).deployAks(
+    const run = (await mydocs()).deployAks(
       "mydocsacr", "mydocs-aks", "mydocs-rg", tag, DeployEvent.LOCAL, undefined,
       dag.setSecret("acr-token-2", "x"), dag.setSecret("kubeconfig-2", KUBECONFIG), undefined,
       "", "", "60s", false, reg.engine, true,

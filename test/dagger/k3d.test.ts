@@ -3,14 +3,13 @@
 // names the step, carries its diagnostics and artifacts, and shows the cluster and its containers gone.
 import { describe, expect, it } from "vitest"
 
-import { Mydocs } from "../../.dagger/src/index.js"
-import { moduleSource, useEngine } from "./lib/engine.js"
+import { moduleSource, mydocs, useEngine } from "./lib/engine.js"
 
 useEngine()
 
 describe("testOnK3d", () => {
   it("runs up to the k3s image, then returns a failed report naming that step, with diagnostics; nothing left behind", async () => {
-    const report = await new Mydocs(await moduleSource()).testOnK3d("120s", false)
+    const report = await (await mydocs()).testOnK3d("120s", false)
     expect(report.passed).toBe(false)
     expect(report.failedStep).toBe("create-cluster")
     const steps = report.steps.map((s) => `${s.name}=${s.status}`)

@@ -7,9 +7,9 @@ import os from "node:os"
 import path from "node:path"
 import { describe, expect, it } from "vitest"
 
-import { Mydocs, Overlay } from "../../.dagger/src/index.js"
+import { Overlay } from "../../.dagger/src/index.js"
 import { overlayPath } from "../../.dagger/src/overlay.js"
-import { moduleSource, REPO, useEngine } from "./lib/engine.js"
+import { moduleSource, mydocs, REPO, useEngine } from "./lib/engine.js"
 
 useEngine()
 
@@ -28,7 +28,7 @@ function hostKustomize(overlay: Overlay): string {
 describe("renderManifests", () => {
   for (const overlay of Object.values(Overlay)) {
     it(`${overlay}: equals kubectl kustomize of the same overlay on the host`, async () => {
-      const rendered = await new Mydocs(await moduleSource()).renderManifests(overlay)
+      const rendered = await (await mydocs()).renderManifests(overlay)
       expect(rendered).toContain("kind: Deployment")
       expect(rendered).toBe(hostKustomize(overlay))
     })
@@ -37,7 +37,7 @@ describe("renderManifests", () => {
 
 describe("lint", () => {
   it("is clean on our workflows and renders every overlay", async () => {
-    const out = await new Mydocs(await moduleSource()).lint()
+    const out = await (await mydocs()).lint()
     expect(out).toContain("actionlint: workflows ok")
     for (const overlay of Object.values(Overlay)) expect(out).toMatch(new RegExp(`${overlayPath(overlay)}: [1-9][0-9]* deployments rendered`))
   })
@@ -53,6 +53,6 @@ describe("lint", () => {
       "      - run: echo ${{ github.nope }} && cd $UNQUOTED",
       "",
     ].join("\n"))
-    await expect(new Mydocs(src).lint()).rejects.toThrow(/broken\.yml|exit code/)
+    await expect((await mydocs(src)).lint()).rejects.toThrow(/broken\.yml|exit code/)
   })
 })
