@@ -164,7 +164,7 @@ export class Mydocs {
 
   /**
    * MyDocs as one service, like `docker compose --profile local up`: the backend bound under the
-   * alias `backend` (so deploy/nginx.conf works unchanged), the UI on port 80, managed files on a
+   * alias `backend` (so deploy/nginx.conf works unchanged), the UI on port 8080, managed files on a
    * cache volume, and a throwaway FerretDB (MongoDB wire protocol) unless a MongoDB is given.
    * Serve it with: dagger call compose-up up --ports 8080:8080 (inside Dagger the UI listens on 8080:
    * Dagger's executor does not let non-root processes bind port 80, as Docker and Kubernetes do).
@@ -191,7 +191,7 @@ export class Mydocs {
       entries = entries.filter(([k]) => !["MONGO_URL", "MONGO_USER", "MONGO_PASSWORD"].includes(k))
     }
     // only what the backend marks secret becomes a secret: the engine scrubs every secret value from
-    // all output, so plain settings such as "local" or "info" would turn into *** in every log
+    // all output, so plain settings such as "info" or "104857600" would turn into *** in every log
     const secretNames = new Set(secretKeyNames(keys))
     for (const [name, value] of entries) {
       backend = secretNames.has(name)
