@@ -82,23 +82,9 @@ current() { docker image inspect -f "{{index .Config.Labels \"$LABEL\"}}" "$1" 2
 up_to_date() { [[ "$FORCE" == 0 && "$(current "$1")" == "$2" ]]; }
 
 # debootstrap a minbase rootfs into a cached tarball (the slow part: ~1-2 min each, once)
-rootfs_tar() { # suite packages -> path of tarball
-  local suite="$1" pkgs="$2" key dir tarball
-  key="$(printf '%s|%s|%s' "$suite" "$pkgs" "$MIRROR" | sha256sum | cut -c1-12)"
-  tarball="$CACHE/rootfs-$suite-$key.tar"
-  if [[ "$FORCE" == 1 || ! -s "$tarball" ]]; then
-    dir="$(mktemp -d "$CACHE/rootfs-XXXX")"
-    log "debootstrap $suite minbase + $pkgs (once; cached in $tarball)"
-    debootstrap --variant=minbase --include="$pkgs" "$suite" "$dir" "$MIRROR" >"$dir.log" 2>&1 \
-      || { tail -n 30 "$dir.log" >&2; rm -rf "$dir"; die "debootstrap $suite failed (log above)"; }
-    # no apt lists, caches or docs in a base image
-    rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb \
-           "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/* "$dir"/var/log/*.log
-    tar --numeric-owner -C "$dir" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
-    rm -rf "$dir" "$dir.log"
-  fi
-  echo "$tarball"
-}
+# shellcheck disable=SC1091  # scripts/lib/build-helpers.sh
+source "$PWD/scripts/lib/build-helpers.sh"
+base_rootfs() { rootfs_tar "$CACHE" "$1" "$2" "$FORCE"; }
 
 # import a rootfs tarball plus an overlay directory as an image
 import_image() { # name hash tarball overlay_dir change...
@@ -127,7 +113,7 @@ CA_ENV=("ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"
 # ---------------------------------------------------------------- python
 h="$(recipe python rev1 "$MIRROR" python3,python3-venv,ca-certificates)"
 if up_to_date "$PYTHON_IMAGE" "$h"; then log "$PYTHON_IMAGE up to date"; else
-  t="$(rootfs_tar trixie python3,python3-venv,ca-certificates)"
+  t="$(base_rootfs trixie python3,python3-venv,ca-certificates)"
   ov="$(mktemp -d)"; ca_overlay "$ov"
   import_image "$PYTHON_IMAGE" "$h" "$t" "$ov" "${CA_ENV[@]}" \
     "ENV LANG=C.UTF-8" "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
@@ -139,7 +125,7 @@ docker run --rm "$PYTHON_IMAGE" python3 -c 'import sys, venv, ensurepip; assert 
 # the same rootfs with Debian's own trust store and no CA variables (recipe without the machine's CA)
 h="$(recipe_noca python-noca rev1 "$MIRROR" python3,python3-venv,ca-certificates)"
 if up_to_date "$PYTHON_IMAGE_NOCA" "$h"; then log "$PYTHON_IMAGE_NOCA up to date"; else
-  t="$(rootfs_tar trixie python3,python3-venv,ca-certificates)"
+  t="$(base_rootfs trixie python3,python3-venv,ca-certificates)"
   import_image "$PYTHON_IMAGE_NOCA" "$h" "$t" "" \
     "ENV LANG=C.UTF-8" "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
     'CMD ["python3"]'
@@ -150,7 +136,7 @@ docker run --rm "$PYTHON_IMAGE_NOCA" sh -c '[ -z "${PIP_CERT:-}${SSL_CERT_FILE:-
 # ---------------------------------------------------------------- nginx
 h="$(recipe nginx rev1 "$MIRROR" nginx-light,wget,ca-certificates)"
 if up_to_date "$NGINX_IMAGE" "$h"; then log "$NGINX_IMAGE up to date"; else
-  t="$(rootfs_tar bookworm nginx-light,wget,ca-certificates)"
+  t="$(base_rootfs bookworm nginx-light,wget,ca-certificates)"
   ov="$(mktemp -d)"
   # like the official image: logs to the container's stdout/stderr, no Debian default site, the html root
   # and cache paths of the official image
@@ -187,7 +173,7 @@ node_overlay() { # dir: the official Node 22 binary + npm under /usr/local
 }
 h="$(recipe node rev1 "$MIRROR" "$NODE_PKG_VERSION" "$NPM_VERSION")"
 if up_to_date "$NODE_IMAGE" "$h"; then log "$NODE_IMAGE up to date"; else
-  t="$(rootfs_tar trixie ca-certificates)"
+  t="$(base_rootfs trixie ca-certificates)"
   ov="$(mktemp -d)"; ca_overlay "$ov"; node_overlay "$ov"
   import_image "$NODE_IMAGE" "$h" "$t" "$ov" "${CA_ENV[@]}" \
     "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" 'CMD ["node"]'
@@ -197,7 +183,7 @@ docker run --rm "$NODE_IMAGE" sh -c 'node --version | grep -q "^v22\." && npm --
   || die "$NODE_IMAGE: node 22 / npm do not run"
 h="$(recipe_noca node-noca rev1 "$MIRROR" "$NODE_PKG_VERSION" "$NPM_VERSION")"
 if up_to_date "$NODE_IMAGE_NOCA" "$h"; then log "$NODE_IMAGE_NOCA up to date"; else
-  t="$(rootfs_tar trixie ca-certificates)"
+  t="$(base_rootfs trixie ca-certificates)"
   ov="$(mktemp -d)"; node_overlay "$ov"
   import_image "$NODE_IMAGE_NOCA" "$h" "$t" "$ov" \
     "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" 'CMD ["node"]'

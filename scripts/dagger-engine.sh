@@ -32,7 +32,6 @@ CNI_VERSION="v1.9.0"
 GO_MIN="1.26.1"                        # dagger v0.21.8's go.mod
 CACHE="${MYDOCS_DAGGER_CACHE:-/var/cache/mydocs-dagger}"
 RUN_DIR="${MYDOCS_DAGGER_RUN:-/run/mydocs-dagger}"
-MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 CA_BUNDLE="${MYDOCS_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 ENGINE_NAME="mydocs-dagger-engine"
 ENGINE_IMAGE="mydocs-local/dagger-engine:$DAGGER_VERSION"
@@ -60,13 +59,8 @@ go_ok() {
   [[ "$(printf '%s\n%s\n' "$GO_MIN" "$v" | sort -V | head -n1)" == "$GO_MIN" ]] \
     || die "Go >= $GO_MIN is needed to build dagger $DAGGER_VERSION (found $v)"
 }
-# the directory of a module in the Go module cache (downloaded through the proxy when missing)
-go_mod_dir() {
-  local dir
-  dir="$(cd "$CACHE" && GOFLAGS=-mod=mod go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
-  [[ -n "$dir" && -d "$dir" ]] || die "go mod download $1 gave no directory"
-  echo "$dir"
-}
+# shellcheck disable=SC1091  # scripts/lib/build-helpers.sh
+source "$REPO/scripts/lib/build-helpers.sh"   # rootfs_tar, go_mod_dir
 
 # ---------------------------------------------------------------- binaries
 # the binaries depend on the wrapper module, our packages in it and the source edits only
@@ -129,19 +123,7 @@ build_cni() {
 }
 
 # ---------------------------------------------------------------- engine image
-ROOTFS_TAR="$CACHE/rootfs-bookworm-$(stamp "$ENGINE_PKGS" "$MIRROR").tar"
-build_rootfs() {
-  [[ -s "$ROOTFS_TAR" ]] && { log "engine rootfs up to date"; return 0; }
-  need_tools debootstrap
-  local dir; dir="$(mktemp -d "$CACHE/rootfs-XXXX")"
-  log "debootstrap bookworm minbase + engine packages (once; ~1-2 min)"
-  debootstrap --variant=minbase --include="$ENGINE_PKGS" bookworm "$dir" "$MIRROR" >"$dir.log" 2>&1 \
-    || { tail -n 30 "$dir.log" >&2; rm -rf "$dir"; die "debootstrap failed (log above)"; }
-  rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb \
-         "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/*
-  tar --numeric-owner -C "$dir" -cf "$ROOTFS_TAR.tmp" . && mv "$ROOTFS_TAR.tmp" "$ROOTFS_TAR"
-  rm -rf "$dir" "$dir.log"
-}
+build_rootfs() { need_tools debootstrap; ROOTFS_TAR="$(rootfs_tar "$CACHE" bookworm "$ENGINE_PKGS")"; }
 
 image_recipe() {
   stamp "$ROOTFS_TAR" "$BIN_DIR" "$RUNC_BIN" "$CNI_DIR" rev1 \
@@ -285,7 +267,7 @@ case "$cmd" in
     engine_running || die "no engine running (bash scripts/dagger-engine.sh up)"
     print_env ;;
   down)
-    docker rm -f "$ENGINE_NAME" >/dev/null 2>&1 && log "engine removed" || log "no engine container"
+    if docker rm -f "$ENGINE_NAME" >/dev/null 2>&1; then log "engine removed"; else log "no engine container"; fi
     if [[ -s "$RUN_DIR/registry.pid" ]] && kill "$(cat "$RUN_DIR/registry.pid")" 2>/dev/null; then log "registry stopped"; fi
     rm -f "$RUN_DIR/registry.pid" "$RUN_DIR/sock/engine.sock" ;;
   *) echo "usage: bash scripts/dagger-engine.sh up|down|build|env" >&2; exit 2 ;;

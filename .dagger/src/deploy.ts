@@ -69,9 +69,13 @@ export interface ClusterResult {
 /** Runs the deploy script against the cluster the kubeconfig names (which must be `cluster`). */
 export async function applyToCluster(p: ClusterStep): Promise<ClusterResult> {
   const text = await p.kubeconfig.plaintext()
-  const kubeconfig = p.aksToken
-    ? dag.setSecret("mydocs-kubeconfig", kubeconfigWithTokenFile(text, "/run/secrets/aks-token", p.cluster))
-    : (currentCluster(text, p.cluster), p.kubeconfig)
+  // never deploy to the wrong cluster: the kubeconfig must name the one asked for
+  let kubeconfig = p.kubeconfig
+  if (p.aksToken) {
+    kubeconfig = dag.setSecret("mydocs-kubeconfig", kubeconfigWithTokenFile(text, "/run/secrets/aks-token", p.cluster))
+  } else {
+    currentCluster(text, p.cluster)
+  }
   const secretFile = { owner: NONROOT_UID, mode: 0o400 }
   let ctr = kubectlContainer()
     .withMountedDirectory("/src", p.src)

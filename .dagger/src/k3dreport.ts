@@ -4,7 +4,7 @@
  */
 import { func, object, type Directory } from "@dagger.io/dagger"
 
-import { firstProblem, formatK3dReport, reportPassed, type K3dRunReport } from "./report.js"
+import { formatK3dReport, K3D_STEPS, reportPassed, type K3dRunReport } from "./report.js"
 
 /** One step of a testOnK3d run. */
 @object()
@@ -64,15 +64,17 @@ export class K3dReport {
 
 export function k3dReportOf(r: K3dRunReport, artifacts: Directory): K3dReport {
   const summary = formatK3dReport(r)
-  const problem = reportPassed(r) ? null : r.steps.find((s) => s.status === "failed")?.name ?? firstProblem(r) ?? "unknown"
+  const passed = reportPassed(r)
+  // the step that failed, else the first expected step that never ran
+  const failedStep = passed ? "" : r.steps.find((s) => s.status === "failed")?.name ?? K3D_STEPS.find((n) => !r.steps.some((s) => s.name === n)) ?? ""
   return new K3dReport(
-    reportPassed(r),
+    passed,
     r.cluster,
     r.baseUrl,
-    problem ?? "",
+    failedStep,
     r.steps.map((s) => new K3dStep(s.name, s.status, s.seconds)),
     summary,
     // status: one word a CI step can test after exporting the artifacts (passed or failed)
-    artifacts.withNewFile("summary.txt", summary).withNewFile("status", reportPassed(r) ? "passed\n" : "failed\n"),
+    artifacts.withNewFile("summary.txt", summary).withNewFile("status", passed ? "passed\n" : "failed\n"),
   )
 }

@@ -44,7 +44,7 @@ def stack(settings, tmp_path):
     from oidc_provider import OidcProvider
 
     if NGINX is None:
-        pytest.skip("nginx is not installed (.ci/run installs nginx-light)")
+        pytest.fail("nginx is not installed: apt-get install nginx-light (.ci/run does)")
     with OidcProvider() as idp:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGO_", "MYDOCS_", "ENTRA_", "AZURE_"))}
         env.update({"MONGO_URL": settings.MONGO_URL, "MONGO_DB_NAME": settings.MONGO_DB_NAME,

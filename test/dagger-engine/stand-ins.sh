@@ -22,7 +22,6 @@
 set -euo pipefail
 REGISTRY="${1:?usage: stand-ins.sh REGISTRY}"
 CACHE="${MYDOCS_DAGGER_CACHE:-/var/cache/mydocs-dagger}"
-MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 NS="${MYDOCS_LOCAL_NAMESPACE:-mydocs-local}"
 K3D_VERSION="v5.8.3"
 KUBECTL_BIN="${MYDOCS_KUBECTL_1_32:-/usr/lib/google-cloud-sdk/bin/kubectl.1.32}"
@@ -35,20 +34,8 @@ die() { log "ERROR: $*"; exit 1; }
 stamp() { printf '%s\n' "$@" | sha256sum | cut -c1-12; }
 current() { docker image inspect -f "{{index .Config.Labels \"$LABEL\"}}" "$1" 2>/dev/null || true; }
 
-rootfs_tar() { # name packages -> cached tarball of a bookworm minbase rootfs with those packages
-  local tarball="$CACHE/standin-rootfs-$1-$(stamp "$2" "$MIRROR").tar" dir
-  if [[ ! -s "$tarball" ]]; then
-    dir="$(mktemp -d "$CACHE/standin-XXXX")"
-    log "debootstrap bookworm minbase + $2 (once)"
-    debootstrap --variant=minbase --include="$2" bookworm "$dir" "$MIRROR" >"$dir.log" 2>&1 \
-      || { tail -n 30 "$dir.log" >&2; rm -rf "$dir"; die "debootstrap failed (log above)"; }
-    rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb \
-           "$dir"/usr/share/doc/* "$dir"/usr/share/man/*
-    tar --numeric-owner -C "$dir" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
-    rm -rf "$dir" "$dir.log"
-  fi
-  echo "$tarball"
-}
+# shellcheck disable=SC1091  # scripts/lib/build-helpers.sh
+source "$(dirname "$0")/../../scripts/lib/build-helpers.sh"   # rootfs_tar, go_mod_dir
 
 import_standin() { # image recipe tarball overlay_dir change...
   local image="$1" recipe="$2" tarball="$3" overlay="$4"; shift 4
@@ -66,7 +53,7 @@ import_standin() { # image recipe tarball overlay_dir change...
 PATH_ENV="ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # debian slim
-base_tar="$(rootfs_tar base ca-certificates)"
+base_tar="$(rootfs_tar "$CACHE" bookworm ca-certificates)"
 import_standin "$NS/standin-debian:12-slim" "$(stamp "$base_tar" rev1)" "$base_tar" "" "$PATH_ENV" 'CMD ["bash"]'
 
 # golang on Debian: this machine's toolchain
@@ -95,14 +82,13 @@ if [[ ! -x "$K3D_BIN" ]]; then
   mkdir -p "$(dirname "$K3D_BIN")"
   # in its own module context (its go.mod's replace directives apply); `go install …@v` asks the proxy
   # for the version list, which it refuses for k3d
-  src="$(cd "$CACHE" && GOFLAGS=-mod=mod go mod download -json "github.com/k3d-io/k3d/v5@$K3D_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
-  [[ -d "$src" ]] || die "go mod download k3d $K3D_VERSION failed"
+  src="$(go_mod_dir "github.com/k3d-io/k3d/v5@$K3D_VERSION")"
   rm -rf "$CACHE/k3d-build"; cp -r "$src" "$CACHE/k3d-build"; chmod -R u+w "$CACHE/k3d-build"
   (cd "$CACHE/k3d-build" && GOWORK=off CGO_ENABLED=0 go build -trimpath -o "$K3D_BIN" \
     -ldflags "-s -w -X github.com/k3d-io/k3d/v5/version.Version=$K3D_VERSION" .) || die "go build of k3d $K3D_VERSION failed"
   rm -rf "$CACHE/k3d-build"
 fi
-dind_tar="$(rootfs_tar dind ca-certificates,docker.io,iptables,curl,procps,kmod,e2fsprogs,xz-utils)"
+dind_tar="$(rootfs_tar "$CACHE" bookworm ca-certificates,docker.io,iptables,curl,procps,kmod,e2fsprogs,xz-utils)"
 ov="$(mktemp -d)"; mkdir -p "$ov/usr/local/bin"
 install -m 0755 "$K3D_BIN" "$ov/usr/local/bin/k3d"; install -m 0755 "$KUBECTL_BIN" "$ov/usr/local/bin/kubectl"
 ln -sf /usr/sbin/xtables-legacy-multi "$ov/usr/local/bin/iptables"   # docker:dind runs legacy iptables
