@@ -254,7 +254,7 @@ apply_addons() {
 }
 apply_overlay() {
   kc apply -k "$REPO/$OVERLAY" >/dev/null
-  rollout "$NAMESPACE" mongo mydocs-backend mydocs-ui
+  rollout "$NAMESPACE" mongo backend ui
 }
 wait_ingress() {
   local _; for _ in $(seq 120); do

@@ -7,7 +7,12 @@ export default defineConfig({
   test: {
     include: ["**/*.test.ts"],
     // *.docker.test.ts run the built images (scripts/test-e2e.sh names them in MYDOCS_POD_RUN_IMAGES)
-    exclude: ["**/node_modules/**", ...(process.env.MYDOCS_POD_RUN_IMAGES ? [] : ["**/*.docker.test.ts"])],
+    // *.cluster.test.ts need the live cluster (scripts/test-cluster.sh: MYDOCS_CLUSTER_NODE and KUBECONFIG)
+    exclude: [
+      "**/node_modules/**",
+      ...(process.env.MYDOCS_POD_RUN_IMAGES ? [] : ["**/*.docker.test.ts"]),
+      ...(process.env.MYDOCS_CLUSTER_NODE ? [] : ["**/*.cluster.test.ts"]),
+    ],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     fileParallelism: false,
