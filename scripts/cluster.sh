@@ -54,6 +54,10 @@ BACKEND_IMAGE="mydocs-backend:cluster-test"
 UI_IMAGE="mydocs-ui:cluster-test"
 MONGO_IMAGE="mydocs-local/ferretdb:1.24.2"   # scripts/bootstrap-base-images.sh
 
+# the newest kubectl this machine has within one minor version of the server (the Cloud SDK's
+# versioned binaries when present; the plain `kubectl` otherwise)
+KUBECTL="${KUBECTL:-$(ls -1 /usr/lib/google-cloud-sdk/bin/kubectl.1.3[345] 2>/dev/null | sort -V | tail -n1)}"
+KUBECTL="${KUBECTL:-kubectl}"
 log() { echo "cluster: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 timed() { # name command...: runs it, logs its duration
@@ -175,7 +179,7 @@ build_all() {
 }
 
 # ---------------------------------------------------------------- the node
-kc() { kubectl --kubeconfig "$RUN_DIR/kubeconfig" "$@"; }
+kc() { "$KUBECTL" --kubeconfig "$RUN_DIR/kubeconfig" "$@"; }
 node_running() { [[ "$(docker inspect -f '{{.State.Running}}' "$NODE" 2>/dev/null)" == true ]]; }
 node_recipe() { stamp "$(image_recipe "$NODE_IMAGE")" "$BIN_DIR" "$API_PORT" "$HTTP_PORT"; }
 api_ready() { [[ -s "$RUN_DIR/kubeconfig" ]] && kc get --raw /readyz >/dev/null 2>&1; }
@@ -269,6 +273,11 @@ print_env() {
   echo "export BASE_URL=http://127.0.0.1:$HTTP_PORT"
   echo "export MYDOCS_CLUSTER_NODE=$NODE"
   echo "export MYDOCS_CLUSTER_NAMESPACE=$NAMESPACE"
+  # BASE_URL again, for vitest (Vite overwrites BASE_URL inside its workers)
+  echo "export MYDOCS_CLUSTER_URL=http://127.0.0.1:$HTTP_PORT"
+  # what the overlay names -> the local image loaded under that name
+  echo "export MYDOCS_CLUSTER_IMAGES=mydocs-backend:latest=$BACKEND_IMAGE,mydocs-ui:latest=$UI_IMAGE,mydocs-test-mongo:latest=$MONGO_IMAGE"
+  echo "export KUBECTL=$KUBECTL"
 }
 show_logs() {
   local c

@@ -55,10 +55,10 @@ mkdir -p "$ARTIFACTS"
 
 log "4/4 persistence across a backend pod deletion"
 (cd test/e2e && BASE_URL="$BASE_URL" npx tsx persistence.ts seed --state "$STATE") || die "persistence seed failed"
-old_pod="$(kubectl -n mydocs get pods -l app.kubernetes.io/name=mydocs-backend -o jsonpath='{.items[0].metadata.name}')"
-kubectl -n mydocs delete pod "$old_pod" --wait=true >/dev/null
-kubectl -n mydocs rollout status deployment/backend --timeout=180s >&2
-new_pod="$(kubectl -n mydocs get pods -l app.kubernetes.io/name=mydocs-backend -o jsonpath='{.items[0].metadata.name}')"
+old_pod="$("$KUBECTL" -n mydocs get pods -l app.kubernetes.io/name=mydocs-backend -o jsonpath='{.items[0].metadata.name}')"
+"$KUBECTL" -n mydocs delete pod "$old_pod" --wait=true >/dev/null
+"$KUBECTL" -n mydocs rollout status deployment/backend --timeout=180s >&2
+new_pod="$("$KUBECTL" -n mydocs get pods -l app.kubernetes.io/name=mydocs-backend -o jsonpath='{.items[0].metadata.name}')"
 [[ "$new_pod" != "$old_pod" ]] || die "the backend pod was not replaced"
 for _ in $(seq 60); do curl -fsS -o /dev/null "$BASE_URL/health/ready" 2>/dev/null && break; sleep 1; done
 (cd test/e2e && BASE_URL="$BASE_URL" npx tsx persistence.ts verify --state "$STATE") \

@@ -267,11 +267,59 @@ export interface DeployScriptParams {
   rolloutTimeout: string
 }
 
+/** Output line prefixes of the deploy and rollback scripts (parsed by deploy.ts). */
+export const DEPLOY_LINES = {
+  /** `DEPLOY-PREVIOUS <namespace>/<name> <revision|none>`: the revision before this deploy */
+  previous: "DEPLOY-PREVIOUS ",
+  /** `DEPLOY-ROLLOUT-FAILED <namespace>/<name> ...`: the rollouts that did not complete in time */
+  rolloutFailed: "DEPLOY-ROLLOUT-FAILED ",
+  /** `DEPLOY-ROLLED-BACK <namespace>/<name>@<revision> ...` or `DEPLOY-ROLLED-BACK none (...)` */
+  rolledBack: "DEPLOY-ROLLED-BACK ",
+  /** `DEPLOY-ROLLBACK-FAILED <namespace>/<name>`: the previous revision did not come back either */
+  rollbackFailed: "DEPLOY-ROLLBACK-FAILED ",
+}
+/** Exit codes of the deploy script besides 0 and 1. */
+export const DEPLOY_EXIT = { unreachable: 3, rolledBack: 4, rollbackFailed: 5 }
+
+/** Previous revision of each Deployment (`namespace/name` -> revision; absent: it did not exist). */
+export type Revisions = Record<string, string>
+
+/** Shell: revision_of NS NAME prints the Deployment's revision annotation (empty when it does not exist). */
+const REVISION_OF = `revision_of() {
+  kubectl -n "$1" get deployment "$2" -o jsonpath='{.metadata.annotations.deployment\\.kubernetes\\.io/revision}' 2>/dev/null || true
+}`
+
+/**
+ * Shell: a `rollback` function that returns each Deployment whose revision moved to the one in
+ * PREV_<i>, awaits those rollouts and reports; exits 5 when a previous revision does not come back.
+ */
+function rollbackFunction(ds: DeploymentRef[], rolloutTimeout: string): string {
+  const q = shellQuote
+  const undo = ds.map((d, i) => `  if [ -n "$PREV_${i}" ] && [ "$(revision_of ${q(d.namespace)} ${q(d.name)})" != "$PREV_${i}" ]; then
+    kubectl -n ${q(d.namespace)} rollout undo deployment/${q(d.name)} --to-revision="$PREV_${i}"
+    UNDONE="$UNDONE ${d.namespace}/${d.name}@$PREV_${i}"
+    WAIT_${i}=1
+  fi`).join("\n")
+  const wait = ds.map((d, i) => `  if [ -n "\${WAIT_${i}:-}" ]; then
+    kubectl -n ${q(d.namespace)} rollout status deployment/${q(d.name)} --timeout=${q(rolloutTimeout)} \\
+      || { echo "${DEPLOY_LINES.rollbackFailed}${d.namespace}/${d.name}"; exit ${DEPLOY_EXIT.rollbackFailed}; }
+  fi`).join("\n")
+  return `rollback() {
+  UNDONE=""
+${undo}
+${wait}
+  if [ -n "$UNDONE" ]; then echo "${DEPLOY_LINES.rolledBack}\${UNDONE# }"
+  else echo "${DEPLOY_LINES.rolledBack}none (no Deployment had a previous revision to return to)"; fi
+}`
+}
+
 /**
  * The deploy script for the kubectl container: namespace, the Secret created or updated
  * idempotently from a mounted env file (`create --dry-run=client -o yaml | apply -f -`), the
  * overlay applied, a restart when only the Secret changed, every rollout awaited; pods and events
- * printed on failure.
+ * printed on failure. It prints each Deployment's revision before the apply (DEPLOY-PREVIOUS), and
+ * when a rollout does not complete in time it rolls every changed Deployment back to that revision
+ * and exits 4 (5 when the rollback does not complete either). The Secret is not rolled back.
  */
 export function deployScript(p: DeployScriptParams): string {
   if (!K8S_NAME.test(p.namespace)) throw new Error(`bad namespace "${p.namespace}"`)
@@ -280,12 +328,19 @@ export function deployScript(p: DeployScriptParams): string {
   const q = shellQuote
   const secretBlock = p.secretEnvFile === null
     ? `echo "secret ${p.secretName}: left as it is (no env file given)"`
-    : `out=$(kubectl -n "$NS" create secret generic ${q(p.secretName)} --from-env-file=${q(p.secretEnvFile)} \\
-  --dry-run=client -o yaml | kubectl apply -f -)
-echo "$out"
-case "$out" in *" configured"*) RESTART=1 ;; esac`
+    : `# kubectl apply says "configured" even when nothing changed (seen on v1.34): the resourceVersion tells
+secret_version() { kubectl -n "$NS" get secret ${q(p.secretName)} -o jsonpath='{.metadata.resourceVersion}' 2>/dev/null || true; }
+BEFORE=$(secret_version)
+kubectl -n "$NS" create secret generic ${q(p.secretName)} --from-env-file=${q(p.secretEnvFile)} \\
+  --dry-run=client -o yaml | kubectl apply -f -
+if [ -n "$BEFORE" ] && [ "$(secret_version)" != "$BEFORE" ]; then RESTART=1; fi`
+  const previous = p.deployments
+    .map((d, i) => `PREV_${i}=$(revision_of ${q(d.namespace)} ${q(d.name)})
+echo "${DEPLOY_LINES.previous}${d.namespace}/${d.name} \${PREV_${i}:-none}"`)
+    .join("\n")
   const rollouts = p.deployments
-    .map((d) => `kubectl -n ${q(d.namespace)} rollout status deployment/${q(d.name)} --timeout=${q(p.rolloutTimeout)}`)
+    .map((d) => `kubectl -n ${q(d.namespace)} rollout status deployment/${q(d.name)} --timeout=${q(p.rolloutTimeout)} \\
+  || FAILED="$FAILED ${d.namespace}/${d.name}"`)
     .join("\n")
   const restarts = p.deployments
     .map((d) => `  kubectl -n ${q(d.namespace)} rollout restart deployment/${q(d.name)}`)
@@ -297,6 +352,7 @@ set -o pipefail
 NS=${q(p.namespace)}
 RESTART=""
 REACHED=""
+FAILED=""
 on_exit() {
   code=$?
   if [ "$code" -ne 0 ] && [ -n "$REACHED" ]; then
@@ -307,18 +363,24 @@ on_exit() {
   exit "$code"
 }
 trap on_exit EXIT
+${REVISION_OF}
+${rollbackFunction(p.deployments, p.rolloutTimeout)}
 kubectl version --client
 # the cluster must answer before anything is applied: an unreachable API fails here, with nothing changed
 SERVER=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}' 2>/dev/null || true)
 if ! out=$(kubectl version --request-timeout=20s 2>&1); then
   echo "$out" | tail -n 3
   echo "DEPLOY-UNREACHABLE cannot reach the Kubernetes API at \${SERVER:-?}: nothing was applied"
-  exit 3
+  exit ${DEPLOY_EXIT.unreachable}
 fi
 REACHED=1
-kubectl create namespace "$NS" --dry-run=client -o yaml | kubectl apply -f -
+# created only when missing: applying a bare Namespace would drop the overlay's Pod Security labels
+# until the overlay is applied again (seen on a real v1.34 API server)
+kubectl get namespace "$NS" > /dev/null 2>&1 || kubectl create namespace "$NS"
 # the whole overlay must pass the API server's validation and admission before any of it is applied
 kubectl apply -k ${q(p.overlayDir)} --dry-run=server > /dev/null
+# what a failed rollout (or a failed smoke test after it) returns to
+${previous}
 ${secretBlock}
 kubectl apply -k ${q(p.overlayDir)}
 if [ -n "$RESTART" ]; then
@@ -326,8 +388,55 @@ if [ -n "$RESTART" ]; then
 ${restarts}
 fi
 ${rollouts}
+if [ -n "$FAILED" ]; then
+  echo "${DEPLOY_LINES.rolloutFailed}\${FAILED# }"
+  rollback
+  exit ${DEPLOY_EXIT.rolledBack}
+fi
 echo "deployed"
 `
+}
+
+export interface RollbackScriptParams {
+  deployments: DeploymentRef[]
+  /** the revisions the deploy script reported (DEPLOY-PREVIOUS) */
+  previous: Revisions
+  rolloutTimeout: string
+}
+
+/**
+ * The rollback script for the kubectl container, run when the smoke test fails after a completed
+ * rollout: every Deployment whose revision moved since the deploy started goes back to it
+ * (`kubectl rollout undo --to-revision`), and those rollouts are awaited. Exits 0 when rolled back,
+ * 5 when a previous revision does not come back.
+ */
+export function rollbackScript(p: RollbackScriptParams): string {
+  checkDeployments(p.deployments)
+  const prev = p.deployments.map((d, i) => {
+    const r = p.previous[`${d.namespace}/${d.name}`] ?? "none"
+    if (r !== "none" && !/^[0-9]{1,9}$/.test(r)) throw new Error(`bad revision "${r}" for ${d.namespace}/${d.name}`)
+    return `PREV_${i}=${r === "none" ? '""' : r}`
+  }).join("\n")
+  return `#!/usr/bin/env bash
+# Generated by .dagger/src/scripts.ts (deployAks: rollback after a failed smoke test).
+set -eu
+set -o pipefail
+${REVISION_OF}
+${rollbackFunction(p.deployments, p.rolloutTimeout)}
+${prev}
+rollback
+`
+}
+
+/** Parses DEPLOY-PREVIOUS lines of the deploy script's output. */
+export function previousRevisions(output: string): Revisions {
+  const out: Revisions = {}
+  for (const line of output.split("\n")) {
+    if (!line.startsWith(DEPLOY_LINES.previous)) continue
+    const [ref, rev] = line.slice(DEPLOY_LINES.previous.length).trim().split(" ")
+    if (ref && rev) out[ref] = rev
+  }
+  return out
 }
 
 /**

@@ -6,6 +6,8 @@ import { describe, expect, it } from "vitest"
 import { K3D_STEPS } from "../../../.dagger/src/report.js"
 import {
   deployScript,
+  previousRevisions,
+  rollbackScript,
   ferretdbBuildScript,
   k3dBaseUrl,
   k3dTestScript,
@@ -114,17 +116,47 @@ describe("deployScript", () => {
     expect(s).toContain(
       `kubectl -n "$NS" create secret generic 'mydocs-secrets' --from-env-file='/run/secrets/mydocs.env' \\\n  --dry-run=client -o yaml | kubectl apply -f -`,
     )
+    // a restart only when the Secret existed and the API server changed it
+    expect(s).toContain(`if [ -n "$BEFORE" ] && [ "$(secret_version)" != "$BEFORE" ]; then RESTART=1; fi`)
+    // never re-apply a bare Namespace over the overlay's Pod Security labels
+    expect(s).toContain(`kubectl get namespace "$NS" > /dev/null 2>&1 || kubectl create namespace "$NS"`)
+    expect(s).not.toContain("create namespace \"$NS\" --dry-run")
     expect(s).not.toContain("--from-literal")
-    const order = ["kubectl version --request-timeout", "create namespace", "--dry-run=server", "create secret generic", "apply -k '/src/deploy/k8s/overlays/azure'\n", "rollout restart deployment/'backend'",
+    const order = ["kubectl version --request-timeout", "get namespace", "--dry-run=server", "create secret generic", "apply -k '/src/deploy/k8s/overlays/azure'\n", "rollout restart deployment/'backend'",
       "rollout status deployment/'backend' --timeout='300s'", "rollout status deployment/'ui' --timeout='300s'"]
-    let at = -1
+    // in this order in the main flow (after the function definitions)
+    let at = s.indexOf("kubectl version --client")
     for (const o of order) {
-      const i = s.indexOf(o)
+      const i = s.indexOf(o, at + 1)
       expect(i, o).toBeGreaterThan(at)
       at = i
     }
     expect(s).toContain("set -o pipefail")
     expect(s).toContain("trap on_exit EXIT")
+  })
+  it("records each Deployment's revision before applying, and rolls back to it when a rollout fails (exit 4)", () => {
+    const s = deployScript(base)
+    syntaxOk("bash", s)
+    const main = s.slice(s.indexOf("kubectl version --client"))
+    expect(main.indexOf(`PREV_0=$(revision_of 'mydocs' 'backend')`)).toBeLessThan(main.indexOf("apply -k '/src/deploy/k8s/overlays/azure'\n"))
+    expect(main).toContain(`echo "DEPLOY-PREVIOUS mydocs/ui \${PREV_1:-none}"`)
+    expect(main).toContain(`|| FAILED="$FAILED mydocs/backend"`)
+    expect(main.slice(main.indexOf('if [ -n "$FAILED" ]'))).toMatch(/DEPLOY-ROLLOUT-FAILED[^\n]*\n  rollback\n  exit 4\n/)
+    // only a Deployment whose revision moved goes back, to exactly the recorded revision
+    expect(s).toContain(`if [ -n "$PREV_0" ] && [ "$(revision_of 'mydocs' 'backend')" != "$PREV_0" ]; then
+    kubectl -n 'mydocs' rollout undo deployment/'backend' --to-revision="$PREV_0"`)
+    expect(s).toContain(`|| { echo "DEPLOY-ROLLBACK-FAILED mydocs/ui"; exit 5; }`)
+  })
+  it("rollbackScript returns to the recorded revisions; previousRevisions reads them back", () => {
+    const out = "x\nDEPLOY-PREVIOUS mydocs/backend 7\nDEPLOY-PREVIOUS mydocs/ui none\ndeployed\n"
+    const prev = previousRevisions(out)
+    expect(prev).toEqual({ "mydocs/backend": "7", "mydocs/ui": "none" })
+    const s = rollbackScript({ deployments: base.deployments, previous: prev, rolloutTimeout: "60s" })
+    syntaxOk("bash", s)
+    expect(s).toContain("PREV_0=7\nPREV_1=\"\"\nrollback\n")
+    expect(() => rollbackScript({ deployments: base.deployments, previous: { "mydocs/backend": "7; rm -rf /" }, rolloutTimeout: "60s" }))
+      .toThrow(/bad revision/)
+    expect(() => rollbackScript({ deployments: [], previous: {}, rolloutTimeout: "60s" })).toThrow(/no Deployment/)
   })
   it("leaves the Secret alone without an env file", () => {
     const s = deployScript({ ...base, secretEnvFile: null })

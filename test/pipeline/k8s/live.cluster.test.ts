@@ -1,22 +1,27 @@
 // The manifests on a real Kubernetes v1.34.4 cluster (scripts/cluster.sh up: API server, kubelet,
 // containerd, CoreDNS, local-path-provisioner, Traefik), after `up` applied the k3d overlay with our
 // images: admission (Pod Security "restricted", every overlay server-side), rollouts, probes, the PVC,
-// a ConfigMap change rolling the pods, a broken image tag detected and undone.
+// a ConfigMap change rolling the pods, and deployAks's deploy script: a bad image detected and rolled
+// back, the rollback after a failed smoke test.
 //
 // scripts/test-cluster.sh runs it with the variables `cluster.sh up` prints:
 //   eval "$(bash scripts/cluster.sh up)"; npx vitest run --root test/pipeline k8s/live.cluster.test.ts
 // The pipeline suite leaves *.cluster.test.ts out (vitest.config.ts) unless MYDOCS_CLUSTER_NODE is set;
 // run without the cluster's variables, this file fails instead of skipping.
 import { execFileSync, spawnSync } from "node:child_process"
-import { readFileSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { DEPLOY_EXIT, deployScript, previousRevisions, rollbackScript, type DeploymentRef } from "../../../.dagger/src/scripts.js"
 import { K8S, K8sCopy, kustomize, testSelfHostedSecret, AZURE_BLOB_OVERLAY } from "./lib/render.js"
 
-const need = ["KUBECONFIG", "BASE_URL", "MYDOCS_CLUSTER_NODE", "MYDOCS_CLUSTER_NAMESPACE"].filter((v) => !process.env[v])
+const need = ["KUBECONFIG", "MYDOCS_CLUSTER_URL", "MYDOCS_CLUSTER_NODE", "MYDOCS_CLUSTER_NAMESPACE", "MYDOCS_CLUSTER_IMAGES"].filter((v) => !process.env[v])
 if (need.length > 0) throw new Error(`run after eval "$(bash scripts/cluster.sh up)": missing ${need.join(", ")}`)
 const NS = process.env.MYDOCS_CLUSTER_NAMESPACE!
-const BASE_URL = process.env.BASE_URL!
+const BASE_URL = process.env.MYDOCS_CLUSTER_URL!   // BASE_URL itself is overwritten by Vite in workers
+/** the overlay's image name -> the local image cluster.sh loaded under it */
+const LOADED = new Map(process.env.MYDOCS_CLUSTER_IMAGES!.split(",").map((p) => p.split("=", 2) as [string, string]))
 const KUBECTL = process.env.KUBECTL ?? "kubectl"
 
 function kubectl(...args: string[]): string {
@@ -89,15 +94,19 @@ describe("the test overlay, running", () => {
       expect(d.status.updatedReplicas, d.metadata.name).toBe(d.spec.replicas)
     }
     const pods = json("-n", NS, "get", "pods").items
-    const images = new Map<string, string>()
-    for (const p of pods) for (const c of p.status.containerStatuses) images.set(c.image, c.imageID)
-    // the overlay's names, resolved by containerd to the images scripts/cluster.sh loaded (never pulled)
-    expect([...images.keys()].sort()).toEqual([
-      "docker.io/library/mydocs-backend:latest", "docker.io/library/mydocs-test-mongo:latest", "docker.io/library/mydocs-ui:latest",
-    ])
-    const node = process.env.MYDOCS_CLUSTER_NODE!
-    const loaded = execFileSync("docker", ["exec", node, "ctr", "-n", "k8s.io", "images", "ls"], { encoding: "utf8" })
-    for (const id of images.values()) expect(loaded).toContain(id.replace(/^.*@/, ""))
+    const seen = new Set<string>()
+    for (const p of pods) {
+      for (const c of p.status.containerStatuses) {
+        const specImage = p.spec.containers.find((s: any) => s.name === c.name).image
+        const local = LOADED.get(specImage)
+        expect(local, `${p.metadata.name}/${c.name} runs ${specImage}, which cluster.sh did not load`).toBeDefined()
+        // the very image built here (containerd's image id is the config digest, as Docker's)
+        const id = execFileSync("docker", ["image", "inspect", "-f", "{{.Id}}", local!], { encoding: "utf8" }).trim()
+        expect(c.imageID, `${p.metadata.name}/${c.name}`).toBe(id)
+        seen.add(specImage)
+      }
+    }
+    expect([...seen].sort()).toEqual([...LOADED.keys()].sort())
   })
 
   it("readiness and liveness probes pass: every pod Ready, no restart, no failed probe", async () => {
@@ -165,24 +174,105 @@ describe("changes on the live cluster", () => {
     const cm = dep.spec.template.spec.volumes.find((v: any) => v.configMap)?.configMap.name
     const data = json("-n", NS, "get", "configmap", cm).data["parser.yml"]
     expect(data).toContain("# changed by live.cluster.test.ts")
-  })
+  }, 300_000)
 
-  it("a broken image tag: the rollout fails within its timeout, the old pods keep serving, undo restores it", async () => {
-    const started = Date.now()
-    kubectl("-n", NS, "set", "image", "deployment/ui", "ui=mydocs-ui:no-such-tag")
-    const r = kubectlTry(["-n", NS, "rollout", "status", "deployment/ui", "--timeout=45s"])
-    expect(r.status).not.toBe(0)
-    expect(Date.now() - started).toBeLessThan(90_000)
-    const waiting = json("-n", NS, "get", "pods", "-l", "app.kubernetes.io/name=mydocs-ui").items
-      .flatMap((p: any) => p.status.containerStatuses ?? []).map((c: any) => c.state.waiting?.reason).filter(Boolean)
-    expect(waiting.some((w: string) => /ErrImagePull|ImagePullBackOff/.test(w))).toBe(true)
-    expect(await status("/")).toBe(200)   // maxUnavailable keeps old pods serving
-    kubectl("-n", NS, "rollout", "undo", "deployment/ui")
-    kubectl("-n", NS, "rollout", "status", "deployment/ui", "--timeout=120s")
-    const images = json("-n", NS, "get", "deployment", "ui").spec.template.spec.containers.map((c: any) => c.image)
-    expect(images).toEqual(["mydocs-ui:latest"])
-    expect(await status("/")).toBe(200)
+})
+
+// deployAks's Kubernetes step is the script deployScript generates; the module runs it in a kubectl
+// container, here it runs on the host against the live cluster, exactly as generated
+describe("deployAks's deploy script on the live cluster: secret, apply, rollouts, rollback", () => {
+  const deployments: DeploymentRef[] = [{ namespace: NS, name: "backend" }, { namespace: NS, name: "ui" }]
+  const work = mkdtempSync(join(tmpdir(), "mydocs-deploy-"))
+  const envFile = join(work, "deploy-test.env")
+  afterAll(() => {
+    rmSync(work, { recursive: true, force: true })
+    kubectlTry(["-n", NS, "delete", "secret", "mydocs-deploy-test", "--ignore-not-found"])
+    kubectl("apply", "-k", join(K8S, "overlays/k3d"))
+    kubectl("-n", NS, "rollout", "status", "deployment/ui", "--timeout=180s")
   })
+  beforeAll(() => {
+    kubectlTry(["-n", NS, "delete", "secret", "mydocs-deploy-test", "--ignore-not-found"])
+  })
+  const revision = (name: string) => json("-n", NS, "get", "deployment", name).metadata.annotations["deployment.kubernetes.io/revision"]
+  function runScript(text: string, env: Record<string, string> = {}): { status: number; out: string } {
+    const file = join(work, "run.sh")
+    writeFileSync(file, text)
+    const r = spawnSync("bash", [file], { encoding: "utf8", env: { ...process.env, ...env }, maxBuffer: 16 << 20 })
+    return { status: r.status ?? -1, out: `${r.stdout}${r.stderr}` }
+  }
+  /** deploy the k3d overlay from a scratch copy, after `edit` changed the copy */
+  function deploy(edit: (c: K8sCopy) => void, rolloutTimeout = "120s") {
+    const c = new K8sCopy()
+    try {
+      edit(c)
+      return runScript(deployScript({
+        namespace: NS, secretName: "mydocs-deploy-test", secretEnvFile: envFile,
+        overlayDir: c.path("overlays/k3d"), deployments, rolloutTimeout,
+      }))
+    } finally {
+      c.dispose()
+    }
+  }
+  const setUiTag = (c: K8sCopy, tag: string) => {
+    const k = c.path("overlays/k3d/kustomization.yaml")
+    const text = readFileSync(k, "utf8")
+    const changed = text.replace(/(- name: mydocs-ui\n\s+newTag: )latest/, `$1${tag}`)
+    if (changed === text) throw new Error("the k3d overlay's images: entry for mydocs-ui was not found")
+    writeFileSync(k, changed)
+  }
+
+  it("creates the Secret, restarts nothing while it is unchanged, restarts both when it changes", () => {
+    writeFileSync(envFile, "MYDOCS_DEPLOY_TEST=1\n")
+    const first = deploy(() => {})
+    expect(first.status, first.out).toBe(0)
+    expect(first.out).toContain("secret/mydocs-deploy-test created")
+    expect(first.out).toMatch(/DEPLOY-PREVIOUS mydocs\/backend [0-9]+/)
+    const revs = [revision("backend"), revision("ui")]
+    const second = deploy(() => {})
+    expect(second.status, second.out).toBe(0)
+    expect(second.out).not.toContain("restarting so pods read it")
+    expect([revision("backend"), revision("ui")]).toEqual(revs)
+    expect(second.out.trim().split("\n").at(-1)).toBe("deployed")
+    writeFileSync(envFile, "MYDOCS_DEPLOY_TEST=2\n")
+    const third = deploy(() => {})
+    expect(third.status, third.out).toBe(0)
+    expect(third.out).toContain("restarting so pods read it")
+    expect(Number(revision("backend"))).toBeGreaterThan(Number(revs[0]))
+    // the namespace kept its Pod Security labels through every step
+    expect(json("get", "namespace", NS).metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("restricted")
+  }, 400_000)
+
+  it("a bad image: the rollout fails within its timeout, the Deployment is rolled back, the old version serves", async () => {
+    const before = revision("ui")
+    const started = Date.now()
+    const r = deploy((c) => setUiTag(c, "no-such-tag"), "45s")
+    expect(r.status, r.out).toBe(DEPLOY_EXIT.rolledBack)
+    expect(Date.now() - started).toBeLessThan(150_000)
+    expect(r.out).toContain("DEPLOY-ROLLOUT-FAILED mydocs/ui")
+    expect(r.out).toContain(`DEPLOY-ROLLED-BACK mydocs/ui@${before}`)
+    expect(r.out).toMatch(/--- deploy failed \(exit 4\): pods and recent events/)
+    const dep = json("-n", NS, "get", "deployment", "ui")
+    expect(dep.spec.template.spec.containers.map((c: any) => c.image)).toEqual(["mydocs-ui:latest"])
+    expect(dep.status.updatedReplicas).toBe(dep.spec.replicas)
+    expect(dep.status.availableReplicas).toBe(dep.spec.replicas)
+    expect(await status("/")).toBe(200)
+  }, 400_000)
+
+  it("after a completed rollout, the rollback script (a failed smoke test) returns every changed Deployment", async () => {
+    // a second name for the same image, so that this rollout completes on a new revision
+    execFileSync("docker", ["exec", process.env.MYDOCS_CLUSTER_NODE!, "ctr", "-n", "k8s.io", "images", "tag", "--force",
+      "docker.io/library/mydocs-ui:latest", "docker.io/library/mydocs-ui:latest-again"])
+    const good = deploy((c) => setUiTag(c, "latest-again"), "120s")
+    expect(good.status, good.out).toBe(0)
+    const previous = previousRevisions(good.out)
+    expect(json("-n", NS, "get", "deployment", "ui").spec.template.spec.containers[0].image).toBe("mydocs-ui:latest-again")
+    const back = runScript(rollbackScript({ deployments, previous, rolloutTimeout: "120s" }))
+    expect(back.status, back.out).toBe(0)
+    expect(back.out).toContain(`DEPLOY-ROLLED-BACK mydocs/ui@${previous["mydocs/ui"]}`)
+    expect(back.out).not.toContain("mydocs/backend@")   // unchanged by the deploy: left alone
+    expect(json("-n", NS, "get", "deployment", "ui").spec.template.spec.containers[0].image).toBe("mydocs-ui:latest")
+    expect(await status("/")).toBe(200)
+  }, 400_000)
 })
 
 beforeAll(() => {
