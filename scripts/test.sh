@@ -11,6 +11,7 @@ run "backend (pytest: FerretDB, Azurite, real JWKS)" bash scripts/test-backend.s
 run "SPA unit (vitest)"                               bash scripts/test-ui.sh
 run "pipeline (manifests, compose, nginx, workflows, Dagger logic)" bash scripts/test-pipeline.sh
 run "e2e on Docker Compose (HTTP + Chromium)"         bash scripts/test-e2e.sh
+run "Kubernetes v1.34.4 cluster (manifests, deploy script, e2e through the Ingress)" bash scripts/test-cluster.sh
 run "Dagger module on a real engine v0.21.8"          bash scripts/test-dagger.sh
 echo; echo "all suites passed"
 echo "suites: $passed passed, 0 failed"
