@@ -4,16 +4,19 @@
 #   - both images built by BuildKit (docker build = buildx, on the -noca bases, the CA as the ca_bundle
 #     build secret) beside the classic builder (DOCKER_BUILDKIT=0, the same Dockerfiles with only their
 #     RUN --mount flags removed, on the CA-carrying bases), in the same run:
-#       cold = --no-cache; for BuildKit also with its pip/npm cache mounts emptied first (downloads included,
+#       cold = --no-cache; for BuildKit also with its pip/npm/compile cache mounts emptied first (downloads included,
 #       as the classic builder always does); rebuild after a one-line source change (target <= 0.2x cold)
+#   - where the UI's time goes, cold (empty cache mounts) beside the median rebuild: BuildKit's own step
+#     timings (docker build --progress=rawjson) - client start-up, context, npm ci, vite build (container
+#     start, vite itself, exit and snapshot), the nginx stage, the COPY of dist, the export
 #   - what the UI rebuild would cost if the image still type-checked (npm run build = vue-tsc + vite build)
 #   - seconds from `compose up` to all healthy and /health/ready 200 (target <= 15 s, images built)
 #   - upload MB/s of a 100 MiB file through nginx vs straight to the backend (target >= 0.7x)
 #   - each container's peak memory (docker stats, sampled) while 4 clients upload 100 MiB at once
 # Uses the locally bootstrapped bases (scripts/bootstrap-base-images.sh) and the local profile, on a
 # throwaway Compose project in a temp dir; tears it down at the end. Emptying the cache mounts prunes
-# only the build-cache records of this repository's two cache mounts (filtered by their description;
-# the filter is first shown to match nothing else). Needs: Docker engine with BuildKit, docker compose
+# only the build-cache records of this repository's three cache mounts (pip, npm, Node's compile cache;
+# found by their descriptions, which only these Dockerfiles' commands produce). Needs: Docker engine with BuildKit, docker compose
 # v2 + buildx (scripts/install-docker-plugins.sh), curl, python3, git. Runtime: ~6 min (cold builds).
 # Usage: bash test/bench/images_bench.sh [--skip-cold]   (--skip-cold: no cold builds, no classic builder)
 set -euo pipefail
@@ -65,16 +68,76 @@ open(sys.argv[2], "w").write(t)
 EOF
 done
 # the UI as it was built before issue 10: npm run build (vue-tsc --build && vite build) inside the image
-sed 's#^RUN ./node_modules/.bin/vite build #RUN npm run build #' "$CTX/Dockerfile.ui" > "$CTX/Dockerfile.ui.typecheck"
-grep -q "^RUN npm run build &&" "$CTX/Dockerfile.ui.typecheck" || die "Dockerfile.ui has no './node_modules/.bin/vite build' step to compare"
+sed '/^[[:space:]]*#/!s# ./node_modules/.bin/vite build && # npm run build \&\& #' "$CTX/Dockerfile.ui" > "$CTX/Dockerfile.ui.typecheck"
+grep -q "^[^#]* npm run build && " "$CTX/Dockerfile.ui.typecheck" || die "Dockerfile.ui has no './node_modules/.bin/vite build' step to compare"
 
 elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$1" "$(date +%s.%N)"; }
-bk() { # dockerfile tag extra-args... -> seconds (stdout); BuildKit: docker build (buildx), secret given
+# BuildKit's progress as JSON (rawjson): the step timings of each build, for the breakdown below
+steps_py() { python3 "$WORK/steps.py" "$@"; }
+cat > "$WORK/steps.py" <<'EOF'
+# steps.py LOG T0 T1 -> JSON of the parts of one BuildKit build (seconds); steps.py --errors LOG
+import base64, calendar, json, sys, time
+def utc(s):
+    s = s.rstrip("Z"); base, _, frac = s.partition(".")
+    return calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S")) + float("0." + (frac or "0"))
+def read(path):
+    vs, logs, other = {}, {}, []
+    for line in open(path, errors="replace"):
+        if not line.startswith("{"):
+            other.append(line.rstrip("\n")); continue
+        d = json.loads(line)
+        for v in d.get("vertexes") or []:
+            e = vs.setdefault(v["digest"], {"name": v.get("name", "")})
+            for k in ("started", "completed"):
+                if v.get(k): e[k] = utc(v[k])
+            e["cached"] = e.get("cached", False) or v.get("cached", False)
+            if v.get("error"): e["error"] = v["error"]
+        for l in d.get("logs") or []:
+            logs.setdefault(l["vertex"], []).append((utc(l["timestamp"]), base64.b64decode(l.get("data") or "").decode(errors="replace")))
+    return vs, logs, other
+if sys.argv[1] == "--errors":
+    vs, logs, other = read(sys.argv[2])
+    text = "".join(t for v in logs.values() for _, t in v).splitlines()
+    print("\n".join(text[-30:] + [f"{e['name']}: {e['error']}" for e in vs.values() if e.get("error")] + other[-10:]))
+    sys.exit(0)
+vs, logs, _ = read(sys.argv[1]); t0, t1 = float(sys.argv[2]), float(sys.argv[3])
+ran = [(d, e) for d, e in vs.items() if "started" in e and not e["cached"]]
+part = {}
+def add(k, v): part[k] = part.get(k, 0.0) + v
+for d, e in ran:
+    n, dur = e["name"], e.get("completed", e["started"]) - e["started"]
+    if n.startswith("[internal]"): add("internal", dur)
+    elif "npm ci" in n: add("npm_ci", dur)
+    elif "vite build" in n or "npm run build" in n:
+        add("vite_step", dur)
+        ts = [t for t, _ in logs.get(d, [])]
+        if ts:
+            add("vite_start", min(ts) - e["started"]); add("vite_run", max(ts) - min(ts)); add("vite_exit", e["completed"] - max(ts))
+    elif "COPY --from=builder" in n: add("copy_dist", dur)
+    elif n.startswith("[runtime"): add("nginx_stage", dur)
+    elif n.startswith("[builder") and "COPY" in n: add("copy_src", dur)
+    elif n.startswith("exporting"): add("export", dur)
+    else: add("other", dur)
+starts = [e["started"] for _, e in ran] or [t0]
+ends = [e.get("completed", e["started"]) for _, e in ran] or [t1]
+part["client_start"] = min(starts) - t0
+part["client_end"] = t1 - max(ends)
+part["total"] = t1 - t0
+print(json.dumps(part))
+EOF
+bk() { # dockerfile tag extra-args... -> seconds (stdout); BuildKit: docker build (buildx), secret given;
+  # leaves BuildKit's JSON progress in $WORK/build.log and "t0 t1" in $WORK/build.times
   local df="$1" tag="$2"; shift 2
   local t0; t0=$(date +%s.%N)
-  docker build -q --secret "id=ca_bundle,src=$CA_BUNDLE" -f "$CTX/$df" -t "$tag" "$@" "$CTX" >"$WORK/build.log" 2>&1 \
-    || { tail -n 40 "$WORK/build.log" >&2; die "BuildKit build of $df failed"; }
+  docker build --progress=rawjson --secret "id=ca_bundle,src=$CA_BUNDLE" -f "$CTX/$df" -t "$tag" "$@" "$CTX" >/dev/null 2>"$WORK/build.log" \
+    || { steps_py --errors "$WORK/build.log" >&2; die "BuildKit build of $df failed"; }
+  echo "$t0 $(date +%s.%N)" > "$WORK/build.times"
   elapsed "$t0"
+}
+keep_steps() { # name: the parts of the last BuildKit build -> $WORK/steps-<name>.json
+  local t0 t1
+  read -r t0 t1 < "$WORK/build.times"
+  steps_py "$WORK/build.log" "$t0" "$t1" > "$WORK/steps-$1.json"
 }
 classic() { # dockerfile tag extra-args... -> seconds (stdout); the classic builder (no secrets: CA bases)
   local df="$1" tag="$2"; shift 2
@@ -88,10 +151,11 @@ UARGS=(--build-arg "NODE_IMAGE=$NODE_IMAGE_NOCA" --build-arg "NGINX_IMAGE=$NGINX
 CBARGS=(--build-arg "PYTHON_IMAGE=$PYTHON_IMAGE")
 CUARGS=(--build-arg "NODE_IMAGE=$NODE_IMAGE" --build-arg "NGINX_IMAGE=$NGINX_IMAGE")
 
-# BuildKit's records of this repository's two cache mounts (pip, npm): their descriptions name the
-# mount target and the command's start, which only these Dockerfiles have. Pruned one by one by id
-# (engine 20.10's prune does not filter on descriptions), so no other build cache is touched.
-MOUNT_RE='^cached mount /root/([.]cache/pip|[.]npm) from exec /bin/sh -c if [[] -s /run/secrets/ca_bundle'
+# BuildKit's records of this repository's three cache mounts (pip, npm, Node's compile cache of the
+# UI's vite step): their descriptions name the mount target and the command's start, which only these
+# Dockerfiles have. Pruned one by one by id (engine 20.10's prune does not filter on descriptions), so
+# no other build cache is touched.
+MOUNT_RE='^cached mount /root/(([.]cache/pip|[.]npm) from exec /bin/sh -c if [[] -s /run/secrets/ca_bundle|[.]cache/node-compile-cache from exec /bin/sh -c NODE_COMPILE_CACHE=/root/[.]cache/node-compile-cache )'
 cache_ids() {
   docker buildx du --verbose --filter type=exec.cachemount 2>/dev/null | awk -v re="$MOUNT_RE" '
     /^ID:/ { id = $2 } /^Description:/ { d = $0; sub(/^Description:[ \t]*/, "", d); if (d ~ re) print id }'
@@ -101,18 +165,18 @@ empty_cache_mounts() {
   ids="$(cache_ids)"
   for id in $ids; do docker builder prune -af --filter "id=$id" >/dev/null; done
   left="$(cache_ids)"
-  [[ -z "$left" ]] || die "the pip/npm cache mounts could not be emptied (still there: $left)"
-  log "emptied the pip/npm cache mounts ($(wc -w <<<"$ids") records)"
+  [[ -z "$left" ]] || die "the pip/npm/compile cache mounts could not be emptied (still there: $left)"
+  log "emptied the pip/npm/compile cache mounts ($(wc -w <<<"$ids") records)"
 }
 
 # ------------------------------------------------------------------ builds
 na="n/a"
 cold0_b=$na cold0_u=$na cold_b=$na cold_u=$na ccold_b=$na ccold_u=$na cwarm_b=$na cwarm_u=$na
 if [[ $SKIP_COLD == 0 ]]; then
-  log "BuildKit cold builds: --no-cache with the pip/npm cache mounts emptied, then --no-cache again"
+  log "BuildKit cold builds: --no-cache with the pip/npm/compile cache mounts emptied, then --no-cache again"
   empty_cache_mounts
   cold0_b=$(bk Dockerfile.backend "$B" --no-cache "${BARGS[@]}")
-  cold0_u=$(bk Dockerfile.ui "$U" --no-cache "${UARGS[@]}")
+  cold0_u=$(bk Dockerfile.ui "$U" --no-cache "${UARGS[@]}"); keep_steps ui-cold0
   cold_b=$(bk Dockerfile.backend "$B" --no-cache "${BARGS[@]}")
   cold_u=$(bk Dockerfile.ui "$U" --no-cache "${UARGS[@]}")
   log "classic builder cold builds (--no-cache)"
@@ -131,10 +195,12 @@ spread() { python3 -c "import sys; v = sorted(float(x) for x in sys.argv[1:]); p
 wb=() wu=()
 for _ in 1 2 3; do
   change_b; wb+=("$(bk Dockerfile.backend "$B" "${BARGS[@]}")")
-  change_u; wu+=("$(bk Dockerfile.ui "$U" "${UARGS[@]}")")
+  change_u; wu+=("$(bk Dockerfile.ui "$U" "${UARGS[@]}")"); keep_steps "ui-rebuild-${#wu[@]}"
 done
 warm_b=$(median "${wb[@]}"); warm_u=$(median "${wu[@]}")
 warm_b_spread=$(spread "${wb[@]}"); warm_u_spread=$(spread "${wu[@]}")
+# the UI rebuild whose time is the median: its parts are reported beside the cold build's
+median_u_run=$(python3 -c "import sys; v = [float(x) for x in sys.argv[1:]]; print(sorted(range(len(v)), key=v.__getitem__)[len(v) // 2] + 1)" "${wu[@]}")
 # the same change rebuilt by an image that type-checks (the npm ci layer is shared: only the build step differs)
 bk Dockerfile.ui.typecheck mydocs-ui:bench-typecheck "${UARGS[@]}" >/dev/null
 change_u
@@ -218,6 +284,28 @@ EOF
 )"
 
 # ------------------------------------------------------------------ report
+ui_parts="$(python3 - "$WORK/steps-ui-cold0.json" "$WORK/steps-ui-rebuild-$median_u_run.json" <<'PY'
+import json, os, sys
+cols = [json.load(open(p)) if os.path.exists(p) else {} for p in sys.argv[1:]]
+rows = [("docker build start -> first step (CLI, buildx, session)", "client_start"),
+        ("[internal] steps: Dockerfile, .dockerignore, context, base metadata", "internal"),
+        ("npm ci (npm cache mount)", "npm_ci"),
+        ("COPY package files / sources", "copy_src"),
+        ("vite build step", "vite_step"),
+        ("- container start -> vite's first line (node, vite and its config loaded)", "vite_start"),
+        ("- vite's first line -> its last (transform, render, minify, write)", "vite_run"),
+        ("- vite's last line -> step done (exit, snapshot)", "vite_exit"),
+        ("nginx stage (rm, 2 COPY, nginx -t; beside the Node stage)", "nginx_stage"),
+        ("COPY dist into the nginx stage", "copy_dist"),
+        ("exporting to image", "export"),
+        ("last step -> docker build returns", "client_end"),
+        ("total (wall)", "total")]
+print("| part (s) | cold, empty mounts | rebuild (median run) |")
+print("|---|---|---|")
+def f(c, k): return f"{c[k]:.2f}" if k in c else ("cached" if c else "n/a")
+for label, k in rows: print(f"| {label} | {f(cols[0], k)} | {f(cols[1], k)} |")
+PY
+)"
 ratio() { python3 -c "import sys; a,b=sys.argv[1:]; print('n/a' if 'n/a' in (a,b) else f'{float(a)/float(b):.2f}x')" "$1" "$2"; }
 cat <<EOF
 
@@ -227,7 +315,7 @@ MyDocs images / Compose benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, 
 | image size (MiB) | $(mib "$sb") | $(mib "$su") | |
 | base size (MiB) | $(mib "$sbb") | $(mib "$sub") | |
 | added over base (MiB) | $(mib $((sb - sbb))) | $(mib $((su - sub))) | <= 80 / <= 5 |
-| BuildKit: cold, --no-cache + empty pip/npm cache mounts (s) | $cold0_b | $cold0_u | |
+| BuildKit: cold, --no-cache + empty pip/npm/compile cache mounts (s) | $cold0_b | $cold0_u | |
 | BuildKit: cold, --no-cache, cache mounts warm (s) | $cold_b | $cold_u | |
 | BuildKit: rebuild after a one-line source change (s; median of 3, range) | $warm_b ($warm_b_spread) | $warm_u ($warm_u_spread) | |
 | BuildKit: rebuild / cold with empty mounts | $(ratio "$warm_b" "$cold0_b") | $(ratio "$warm_u" "$cold0_u") | <= 0.2x |
@@ -237,6 +325,9 @@ MyDocs images / Compose benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, 
 | classic builder: rebuild after a one-line source change (s) | $cwarm_b | $cwarm_u | |
 | classic builder: rebuild / cold | $(ratio "$cwarm_b" "$ccold_b") | $(ratio "$cwarm_u" "$ccold_u") | |
 | BuildKit cold (empty mounts) / classic cold | $(ratio "$cold0_b" "$ccold_b") | $(ratio "$cold0_u" "$ccold_u") | |
+
+Where the UI's time goes (BuildKit's step timings; the two stages run side by side, so parts overlap):
+$ui_parts
 
 | figure | value | target |
 |---|---|---|
