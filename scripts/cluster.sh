@@ -161,13 +161,16 @@ build_images() {
 build_app_images() {
   local envf; envf="$(mktemp)"
   bash scripts/bootstrap-base-images.sh --env-file "$envf" >/dev/null
-  # shellcheck disable=SC1090
-  source "$envf"; rm -f "$envf"
   [[ -s "$CA_BUNDLE" ]] || die "CA bundle $CA_BUNDLE is missing or empty (set MYDOCS_CA_BUNDLE)"
-  DOCKER_BUILDKIT=1 docker build -q -f Dockerfile.backend --build-arg "PYTHON_IMAGE=$PYTHON_IMAGE_NOCA" \
-    --secret "id=ca_bundle,src=$CA_BUNDLE" -t "$BACKEND_IMAGE" . >/dev/null || die "building $BACKEND_IMAGE failed"
-  DOCKER_BUILDKIT=1 docker build -q -f Dockerfile.ui --build-arg "NODE_IMAGE=$NODE_IMAGE_NOCA" --build-arg "NGINX_IMAGE=$NGINX_IMAGE" \
-    --secret "id=ca_bundle,src=$CA_BUNDLE" -t "$UI_IMAGE" . >/dev/null || die "building $UI_IMAGE failed"
+  # in a subshell: the file's names (NODE_IMAGE, ...) must not replace this script's
+  ( # shellcheck disable=SC1090
+    source "$envf"
+    DOCKER_BUILDKIT=1 docker build -q -f Dockerfile.backend --build-arg "PYTHON_IMAGE=$PYTHON_IMAGE_NOCA" \
+      --secret "id=ca_bundle,src=$CA_BUNDLE" -t "$BACKEND_IMAGE" . >/dev/null || die "building $BACKEND_IMAGE failed"
+    DOCKER_BUILDKIT=1 docker build -q -f Dockerfile.ui --build-arg "NODE_IMAGE=$NODE_IMAGE_NOCA" --build-arg "NGINX_IMAGE=$NGINX_IMAGE" \
+      --secret "id=ca_bundle,src=$CA_BUNDLE" -t "$UI_IMAGE" . >/dev/null || die "building $UI_IMAGE failed"
+  )
+  rm -f "$envf"
 }
 build_all() {
   need_root
@@ -281,6 +284,8 @@ print_env() {
 }
 show_logs() {
   local c
+  echo "----- container $NODE: $(docker inspect -f '{{.State.Status}} (exit {{.State.ExitCode}})' "$NODE" 2>&1)" >&2
+  docker logs --tail 20 "$NODE" >&2 2>&1 || true
   for c in node containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
     echo "----- $c (last 25 lines)" >&2
     docker exec "$NODE" tail -n 25 "/var/log/k8s/$c.log" >&2 2>/dev/null || true
