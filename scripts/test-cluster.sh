@@ -18,7 +18,8 @@ log() { echo "test-cluster: $*" >&2; }
 die() { log "FAIL: $*"; exit 1; }
 t0=$SECONDS
 ARTIFACTS="${E2E_ARTIFACTS:-$PWD/test/e2e/artifacts/cluster}"
-STATE="$(mktemp /tmp/mydocs-cluster-persist.XXXXXX.json)"
+STATE_DIR="$(mktemp -d /tmp/mydocs-cluster-persist.XXXXXX)"
+STATE="$STATE_DIR/state.json"   # persistence.ts writes it
 
 cleanup() {
   local rc=$?
@@ -31,7 +32,7 @@ cleanup() {
   else
     bash scripts/cluster.sh down || true
   fi
-  rm -f "$STATE"
+  rm -rf "$STATE_DIR"
   [[ $rc == 0 ]] && log "all cluster checks passed in $((SECONDS - t0)) s" || log "FAILED (exit $rc)"
 }
 trap cleanup EXIT
