@@ -4,7 +4,7 @@
  * its own source: kubectl from the Kubernetes project's image, FerretDB and actionlint from the Go module
  * proxy.
  */
-import { dag, type Container, type File, type Service } from "@dagger.io/dagger"
+import { dag, type Container, type Directory, type File, type Secret, type Service } from "@dagger.io/dagger"
 
 import { ferretdbBuildScript } from "./scripts.js"
 import { ACTIONLINT_VERSION, DEBIAN_IMAGE, FERRETDB_VERSION, GOLANG_IMAGE, KUBECTL_BINARY, KUBECTL_IMAGE, NODE_IMAGE } from "./versions.js"
@@ -26,6 +26,27 @@ export function kubectlContainer(): Container {
     .withUser(NONROOT_UID)
     .withEnvVariable("HOME", "/tmp")
     .withWorkdir("/tmp")
+}
+
+/**
+ * Node with the e2e suite installed (`npm ci` against its lock, as a non-root user), for running it
+ * against a URL; behind a TLS-intercepting proxy, npm needs that proxy's CA (NODE_EXTRA_CA_CERTS).
+ */
+export function e2eContainer(e2eDir: Directory, caBundle?: Secret): Container {
+  let ctr = dag
+    .container()
+    .from(NODE_IMAGE)
+    .withUser(NONROOT_UID)
+    .withEnvVariable("HOME", "/tmp")
+    .withEnvVariable("npm_config_cache", "/tmp/.npm")
+    .withDirectory("/e2e", e2eDir.withoutDirectory("node_modules").withoutDirectory("artifacts"), { owner: NONROOT_UID })
+    .withWorkdir("/e2e")
+  if (caBundle) {
+    ctr = ctr
+      .withMountedSecret("/run/secrets/ca.pem", caBundle, { owner: NONROOT_UID, mode: 0o400 })
+      .withEnvVariable("NODE_EXTRA_CA_CERTS", "/run/secrets/ca.pem")
+  }
+  return ctr.withExec(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"])
 }
 
 /** The Go toolchain with a shared module and build cache (tools built from the Go module proxy). */

@@ -1,14 +1,15 @@
 /**
- * deployAks' two side effects, each a function of its own: publishing the images (every tag, one digest)
- * and the Kubernetes step (the deploy script in a non-root kubectl container, secrets only as mounted files).
+ * deployAks' side effects, each a function of its own: publishing the images (every tag, one digest),
+ * the Kubernetes step (the deploy script in a non-root kubectl container, secrets only as mounted files),
+ * the smoke test against the live URL, and the rollback after a failed smoke test.
  */
 import { dag, ReturnType, type Container, type Directory, type Secret } from "@dagger.io/dagger"
 
-import { kubectlContainer, NONROOT_UID } from "./containers.js"
+import { e2eContainer, kubectlContainer, NONROOT_UID } from "./containers.js"
 import { currentCluster, kubeconfigWithTokenFile } from "./kubeconfig.js"
 import { deploymentsOf } from "./manifests.js"
 import type { DeployedImage } from "./report.js"
-import { deployScript } from "./scripts.js"
+import { DEPLOY_EXIT, DEPLOY_LINES, deployScript, previousRevisions, rollbackScript, type Revisions } from "./scripts.js"
 import { renderEnvFile } from "./settings.js"
 import { parsePublishedRef } from "./tags.js"
 
@@ -63,11 +64,15 @@ export interface ClusterResult {
   output: string
   /** the one line that says why the step stopped before applying anything, if it did */
   unreachable: string | null
+  /** each Deployment's revision before the apply (what a rollback returns to) */
+  previous: Revisions
+  /** what the script rolled back after a failed rollout (exit 4), or null */
+  rolledBack: string | null
   stderrTail: string
 }
 
-/** Runs the deploy script against the cluster the kubeconfig names (which must be `cluster`). */
-export async function applyToCluster(p: ClusterStep): Promise<ClusterResult> {
+/** The kubectl container with the cluster's credentials mounted (never on a command line). */
+async function clusterContainer(p: ClusterStep): Promise<Container> {
   const text = await p.kubeconfig.plaintext()
   // never deploy to the wrong cluster: the kubeconfig must name the one asked for
   let kubeconfig = p.kubeconfig
@@ -88,6 +93,31 @@ export async function applyToCluster(p: ClusterStep): Promise<ClusterResult> {
   if (p.secretEntries) {
     ctr = ctr.withMountedSecret("/run/secrets/mydocs.env", dag.setSecret("mydocs-secrets-env", renderEnvFile(p.secretEntries)), secretFile)
   }
+  return ctr
+}
+
+/** Runs a script in the cluster container; exit code, stdout and the tail of stderr. */
+async function runInCluster(p: ClusterStep, name: string, script: string) {
+  const ran = await (await clusterContainer(p))
+    .withNewFile(`/tmp/${name}.sh`, script, { permissions: 0o555 })
+    .withEnvVariable("MYDOCS_DEPLOY_AT", new Date().toISOString())
+    .withExec(["bash", `/tmp/${name}.sh`], { redirectStderr: `/tmp/${name}.err`, expect: ReturnType.Any })
+    .sync()
+  return {
+    exitCode: await ran.exitCode(),
+    output: await ran.stdout(),
+    stderrTail: (await ran.file(`/tmp/${name}.err`).contents()).trim().split("\n").slice(-5).join("\n"),
+  }
+}
+
+const lineAfter = (output: string, prefix: string) =>
+  output.split("\n").find((l) => l.startsWith(prefix))?.slice(prefix.length) ?? null
+
+/**
+ * Runs the deploy script against the cluster the kubeconfig names (which must be `cluster`); a
+ * rollout that does not complete is rolled back by the script itself (exit 4).
+ */
+export async function applyToCluster(p: ClusterStep): Promise<ClusterResult> {
   const script = deployScript({
     namespace: NAMESPACE,
     secretName: SECRET_NAME,
@@ -96,16 +126,35 @@ export async function applyToCluster(p: ClusterStep): Promise<ClusterResult> {
     deployments: deploymentsOf(p.rendered),
     rolloutTimeout: p.rolloutTimeout,
   })
-  const ran = await ctr
-    .withNewFile("/tmp/deploy.sh", script, { permissions: 0o555 })
-    .withEnvVariable("MYDOCS_DEPLOY_AT", new Date().toISOString())
-    .withExec(["bash", "/tmp/deploy.sh"], { redirectStderr: "/tmp/deploy.err", expect: ReturnType.Any })
-    .sync()
-  const output = await ran.stdout()
+  const ran = await runInCluster(p, "deploy", script)
   return {
-    exitCode: await ran.exitCode(),
-    output,
-    unreachable: output.split("\n").find((l) => l.startsWith(UNREACHABLE))?.slice(UNREACHABLE.length) ?? null,
-    stderrTail: (await ran.file("/tmp/deploy.err").contents()).trim().split("\n").slice(-5).join("\n"),
+    ...ran,
+    unreachable: lineAfter(ran.output, UNREACHABLE),
+    previous: previousRevisions(ran.output),
+    rolledBack: ran.exitCode === DEPLOY_EXIT.rolledBack ? lineAfter(ran.output, DEPLOY_LINES.rolledBack) : null,
   }
+}
+
+/** Returns every Deployment the deploy moved to the revision it recorded (after a failed smoke test). */
+export async function rollBackCluster(p: ClusterStep, previous: Revisions) {
+  const ran = await runInCluster(p, "rollback", rollbackScript({
+    deployments: deploymentsOf(p.rendered), previous, rolloutTimeout: p.rolloutTimeout,
+  }))
+  return { ...ran, rolledBack: lineAfter(ran.output, DEPLOY_LINES.rolledBack) }
+}
+
+/**
+ * The e2e suite's read-only smoke subset (`npm run smoke` in test/e2e: /health, /health/ready, the SPA,
+ * its caching and security headers) against the live URL. Nothing is written to the deployment.
+ */
+export async function smokeTest(src: Directory, url: string, caBundle: Secret | undefined) {
+  let ctr = e2eContainer(src.directory("test/e2e"), caBundle)
+  ctr = ctr
+    .withEnvVariable("BASE_URL", url)
+    .withEnvVariable("E2E_SKIP_BROWSER", "1")
+    .withEnvVariable("MYDOCS_SMOKE_AT", new Date().toISOString())
+    .withExec(["npm", "run", "--silent", "smoke"], { expect: ReturnType.Any })
+  const ran = await ctr.sync()
+  const out = `${await ran.stdout()}${await ran.stderr()}`
+  return { passed: (await ran.exitCode()) === 0, outputTail: out.trim().split("\n").slice(-25).join("\n") }
 }

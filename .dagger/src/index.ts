@@ -23,7 +23,7 @@ import {
 
 import { backendBuildArgs, uiBuildArgs } from "./buildargs.js"
 import { actionlintContainer, ciMachine, ferretdbImage, ferretdbService, kubectlContainer, uiForDagger } from "./containers.js"
-import { applyToCluster, publishImages } from "./deploy.js"
+import { applyToCluster, publishImages, rollBackCluster, smokeTest as smokeTest_ } from "./deploy.js"
 import { K3dReport, k3dReportOf } from "./k3dreport.js"
 import { deploymentImages, deploymentsOf, ingressHosts } from "./manifests.js"
 import { Overlay, overlayPath, stampImages, type ImageStamp } from "./overlay.js"
@@ -44,6 +44,8 @@ import {
   validateImageTag,
   validateMongoUrl,
   validateRegistryHost,
+  smokeUrlOf,
+  validateSmokeUrl,
   validateResourceGroup,
   validateTimeout,
 } from "./validate.js"
@@ -377,6 +379,10 @@ export class Mydocs {
     registry = "",
     /** before publishing, run testOnK3d on the very images built here; a failed run publishes nothing */
     k3dTest = true,
+    /** after the rollouts, run the e2e suite's read-only smoke subset against the live URL; a failure rolls both Deployments back */
+    smokeTest = true,
+    /** the live URL for the smoke test; empty = https://<the azure overlay's Ingress host> */
+    smokeUrl = "",
   ): Promise<string> {
     const acr = validateAcrName(acrName)
     const cluster = validateAksClusterName(aksCluster)
@@ -384,6 +390,7 @@ export class Mydocs {
     const imageTag = validateImageTag(tag)
     const ev = parseTriggerEvent(event)
     validateTimeout("rolloutTimeout", rolloutTimeout)
+    const explicitSmokeUrl = smokeUrl ? validateSmokeUrl(smokeUrl) : ""
     const tags = dryRun ? [imageTag] : publishTags(ev, imageTag)
     if (!dryRun && (!acrToken || !kubeconfig)) {
       throw new Error("deployAks: acrToken and kubeconfig are required unless dryRun is set")
@@ -417,6 +424,8 @@ export class Mydocs {
     }
     const src = this.source.withNewFile(`${dir}/kustomization.yaml`, stampImages(kustomization, stamps))
     const rendered = await this.kustomize(src, dir)
+    // checked before anything is pushed or applied
+    const url = explicitSmokeUrl || (smokeTest ? smokeUrlOf(ingressHosts(rendered)) : "")
     const report = (body: string) => formatDeployReport({
       dryRun,
       event: ev,
@@ -429,16 +438,27 @@ export class Mydocs {
     })
     if (dryRun) return report(rendered)
 
-    const applied = await applyToCluster({
+    const step = {
       src, overlayDir: dir, rendered, kubeconfig: kubeconfig!, aksToken: aksToken ?? null, cluster,
       secretEntries: selection?.entries ?? null, rolloutTimeout,
-    })
+    }
+    const applied = await applyToCluster(step)
     // what the overlay now deploys, so a failed run still says exactly which images are where
     const body = `stamped images: ${deploymentImages(rendered).join(", ")}\n${applied.output}`
+    if (applied.rolledBack !== null) {
+      throw new Error(`deployAks: a rollout did not complete within ${rolloutTimeout}; rolled back to the previous revisions: ${applied.rolledBack}\n${report(`${body}${applied.stderrTail}`)}`)
+    }
     if (applied.exitCode !== 0) {
       throw new Error(`deployAks: the Kubernetes step failed (exit ${applied.exitCode}): ${applied.unreachable ?? "see the output below"}\n${report(`${body}${applied.stderrTail}`)}`)
     }
-    return report(body)
+    if (!smokeTest) return report(`${body}smoke test: not run (smokeTest=false)\n`)
+    const smoke = await smokeTest_(this.source, url, this.caBundle)
+    if (!smoke.passed) {
+      const back = await rollBackCluster(step, applied.previous)
+      const what = back.exitCode === 0 ? `rolled back to the previous revisions: ${back.rolledBack}` : `the rollback failed too (exit ${back.exitCode}): ${back.output.trim().split("\n").slice(-3).join(" / ")}`
+      throw new Error(`deployAks: the smoke test against ${url} failed; ${what}\n${report(`${body}--- smoke test\n${smoke.outputTail}\n--- rollback\n${back.output}${back.stderrTail}`)}`)
+    }
+    return report(`${body}smoke test against ${url}: passed\n`)
   }
 
   /**

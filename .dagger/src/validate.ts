@@ -110,3 +110,26 @@ export function validateRegistryHost(value: string): string {
   }
   return v
 }
+
+/** deployAks --smoke-url: an absolute http(s) URL without credentials, query or fragment; no trailing slash. */
+export function validateSmokeUrl(value: string): string {
+  const v = value.trim()
+  let u: URL
+  try {
+    u = new URL(v)
+  } catch {
+    throw new Error(`smokeUrl: not a URL (got "${v.slice(0, 200)}")`)
+  }
+  if (u.protocol !== "https:" && u.protocol !== "http:") throw new Error(`smokeUrl: http:// or https:// only (got ${u.protocol})`)
+  if (u.username || u.password) throw new Error("smokeUrl: no credentials in the URL")
+  if (u.search || u.hash) throw new Error("smokeUrl: no query or fragment")
+  return `${u.origin}${u.pathname.replace(/\/+$/, "")}`
+}
+
+/** The smoke test's default URL: https:// and the first Ingress host of the deployed overlay. */
+export function smokeUrlOf(hosts: string[]): string {
+  if (hosts.length === 0) {
+    throw new Error("smokeUrl: the overlay's Ingress names no host; pass --smoke-url, or --smoke-test=false to deploy without a smoke test")
+  }
+  return validateSmokeUrl(`https://${hosts[0]}`)
+}

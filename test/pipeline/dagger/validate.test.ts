@@ -6,7 +6,9 @@ import {
   validateMongoUrl,
   validatePinnedImageRef,
   validateResourceGroup,
+  validateSmokeUrl,
   validateTimeout,
+  smokeUrlOf,
 } from "../../../.dagger/src/validate.js"
 
 describe("validateAcrName", () => {
@@ -112,5 +114,20 @@ describe("validateMongoUrl", () => {
     }
     expect(msg).toMatch(/mongodb:\/\//)
     expect(msg).not.toContain("hunter2")
+  })
+})
+
+describe("validateSmokeUrl / smokeUrlOf (deployAks's smoke test)", () => {
+  it("accepts http(s) URLs, dropping a trailing slash; derives https://<first Ingress host>", () => {
+    expect(validateSmokeUrl("https://mydocs.example.com/")).toBe("https://mydocs.example.com")
+    expect(validateSmokeUrl(" http://10.0.0.5:8080/docs/ ")).toBe("http://10.0.0.5:8080/docs")
+    expect(smokeUrlOf(["mydocs.example.com", "other.example.com"])).toBe("https://mydocs.example.com")
+  })
+  it("refuses non-URLs, other schemes, credentials, queries and an Ingress without a host", () => {
+    expect(() => validateSmokeUrl("mydocs.example.com")).toThrow(/not a URL/)
+    expect(() => validateSmokeUrl("ftp://mydocs.example.com")).toThrow(/http:\/\/ or https:\/\//)
+    expect(() => validateSmokeUrl("https://u:p@mydocs.example.com")).toThrow(/no credentials/)
+    expect(() => validateSmokeUrl("https://mydocs.example.com/?x=1")).toThrow(/no query/)
+    expect(() => smokeUrlOf([])).toThrow(/--smoke-url, or --smoke-test=false/)
   })
 })

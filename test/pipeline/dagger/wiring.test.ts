@@ -29,6 +29,8 @@ describe("Mydocs without an engine", () => {
     await expect(m.deployAks("mydocsacr", "aks", "rg.", sha)).rejects.toThrow(/resourceGroup/)
     await expect(m.deployAks("mydocsacr", "aks", "rg", "latest")).rejects.toThrow(/latest/)
     await expect(m.deployAks("mydocsacr", "aks", "rg", sha, "schedule")).rejects.toThrow(/event/)
+    await expect(m.deployAks("mydocsacr", "aks", "rg", sha, "push", undefined, undefined, undefined, undefined, "", "", "300s",
+      false, "", true, true, "https://user:pw@mydocs.example.com")).rejects.toThrow(/smokeUrl: no credentials/)
     await expect(m.deployAks("mydocsacr", "aks", "rg", sha, "push", undefined, undefined, undefined, undefined, "", "", "2h"))
       .rejects.toThrow(/rolloutTimeout/)
   })
