@@ -8,7 +8,7 @@
 //   eval "$(bash scripts/cluster.sh up)"; npx vitest run --root test/pipeline k8s/live.cluster.test.ts
 // The pipeline suite leaves *.cluster.test.ts out (vitest.config.ts) unless MYDOCS_CLUSTER_NODE is set;
 // run without the cluster's variables, this file fails instead of skipping.
-import { execFileSync, spawnSync } from "node:child_process"
+import { execFileSync, spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -176,6 +176,147 @@ describe("changes on the live cluster", () => {
     expect(data).toContain("# changed by live.cluster.test.ts")
   }, 300_000)
 
+})
+
+// The replicas > 1 configuration: the azure-blob-workload-identity component (two backend pods, no PVC)
+// on the test overlay, with Azurite in the cluster as its Blob endpoint (a connection string instead of
+// the workload identity no cluster here has). Each backend pod is reached on its own (port-forward).
+const AZURITE_IMAGE = "mydocs-local/azurite:3.37.0"   // scripts/bootstrap-base-images.sh
+const AZURITE = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: azurite, labels: {app.kubernetes.io/name: mydocs-test-azurite}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: mydocs-test-azurite}}
+  template:
+    metadata: {labels: {app: mydocs-test-azurite, app.kubernetes.io/name: mydocs-test-azurite}}
+    spec:
+      automountServiceAccountToken: false
+      securityContext: {runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, fsGroup: 65534, seccompProfile: {type: RuntimeDefault}}
+      containers:
+        - name: azurite
+          image: ${AZURITE_IMAGE}
+          imagePullPolicy: Never
+          ports: [{name: blob, containerPort: 10000}]
+          securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
+          readinessProbe: {tcpSocket: {port: blob}, periodSeconds: 2}
+          volumeMounts: [{name: data, mountPath: /data}, {name: tmp, mountPath: /tmp}]
+      volumes: [{name: data, emptyDir: {}}, {name: tmp, emptyDir: {}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: azurite}
+spec:
+  selector: {app: mydocs-test-azurite}
+  ports: [{name: blob, port: 10000, targetPort: blob}]
+`
+// Azurite's published development account (not a secret: https://learn.microsoft.com/azure/storage/common/storage-use-azurite)
+const AZURITE_CONNECTION = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
+  "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
+  "BlobEndpoint=http://azurite:10000/devstoreaccount1;"
+const AZURE_BLOB_TEST_OVERLAY = `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: mydocs
+resources:
+  - ../k3d
+  - azurite.yml
+components:
+  - ../../components/azure-blob-workload-identity
+secretGenerator:
+  - name: mydocs-secrets
+    behavior: merge
+    literals:
+      - MYDOCS_STORAGE_BACKEND=azure_blob
+      - AZURE_STORAGE_CONNECTION_STRING=${AZURITE_CONNECTION}
+      - AZURE_STORAGE_CONTAINER_NAME=managed
+`
+
+/** `kubectl port-forward pod/NAME :8000`; resolves with the local URL once it forwards */
+function portForward(pod: string): Promise<{ url: string; stop: () => void }> {
+  return new Promise((resolvePf, reject) => {
+    const child = spawn(KUBECTL, ["-n", NS, "port-forward", `pod/${pod}`, ":8000"], { stdio: ["ignore", "pipe", "pipe"] })
+    let err = ""
+    const timer = setTimeout(() => { child.kill(); reject(new Error(`port-forward ${pod}: no port in 30 s ${err}`)) }, 30_000)
+    child.stderr.on("data", (d) => { err += d })
+    child.stdout.on("data", (d) => {
+      const m = /Forwarding from 127\.0\.0\.1:([0-9]+)/.exec(String(d))
+      if (m) {
+        clearTimeout(timer)
+        resolvePf({ url: `http://127.0.0.1:${m[1]}`, stop: () => child.kill() })
+      }
+    })
+    child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`port-forward ${pod} exited ${code}: ${err}`)) })
+  })
+}
+
+describe("replicas > 1 on azure_blob (Azurite in the cluster)", () => {
+  const c = new K8sCopy()
+  const forwards: Array<{ url: string; stop: () => void }> = []
+  let pods: string[] = []
+  beforeAll(async () => {
+    execFileSync("bash", ["-c", `docker save ${AZURITE_IMAGE} | docker exec -i ${process.env.MYDOCS_CLUSTER_NODE} ctr -n k8s.io images import -`])
+    c.write("overlays/azure-blob-test/azurite.yml", AZURITE)
+    c.write("overlays/azure-blob-test/kustomization.yaml", AZURE_BLOB_TEST_OVERLAY)
+    kubectl("apply", "-k", c.path("overlays/azure-blob-test"))
+    kubectl("-n", NS, "rollout", "status", "deployment/azurite", "--timeout=180s")
+    kubectl("-n", NS, "rollout", "status", "deployment/backend", "--timeout=240s")
+    pods = json("-n", NS, "get", "pods", "-l", "app.kubernetes.io/name=mydocs-backend").items
+      .filter((p: any) => !p.metadata.deletionTimestamp && p.status.phase === "Running").map((p: any) => p.metadata.name)
+    for (const p of pods) forwards.push(await portForward(p))
+  }, 400_000)
+  afterAll(() => {
+    for (const f of forwards) f.stop()
+    c.dispose()
+    // back to the test overlay as `up` applied it
+    kubectl("apply", "-k", join(K8S, "overlays/k3d"))
+    kubectlTry(["-n", NS, "delete", "deployment/azurite", "service/azurite", "--ignore-not-found"])
+    kubectl("-n", NS, "rollout", "status", "deployment/backend", "--timeout=240s")
+  }, 400_000)
+
+  it("two backend pods run on azure_blob, without the PVC", async () => {
+    expect(pods.length).toBe(2)
+    const dep = json("-n", NS, "get", "deployment", "backend")
+    expect(dep.spec.replicas).toBe(2)
+    expect(dep.spec.template.spec.volumes.find((v: any) => v.name === "data").persistentVolumeClaim).toBeUndefined()
+    for (const f of forwards) {
+      const info = await (await fetch(`${f.url}/api/v1/info`)).json()
+      expect(info.storage_backend).toBe("azure_blob")
+    }
+  })
+
+  it("a document uploaded through one pod is listed and downloaded byte-identical through the other", async () => {
+    const bytes = Buffer.from(Array.from({ length: 3 << 20 }, (_, i) => (i * 31 + 7) % 251))
+    const form = new FormData()
+    form.append("files", new Blob([bytes]), `replicas-${Date.now()}.bin`)
+    const up = await fetch(`${forwards[0]!.url}/api/v1/documents/upload`, { method: "POST", body: form })
+    const upBody: any = await up.json()
+    expect(up.status, JSON.stringify(upBody)).toBeLessThan(300)
+    expect(upBody.results[0].duplicate).toBe(false)
+    const id: string = upBody.results[0].document.id
+    const meta = await fetch(`${forwards[1]!.url}/api/v1/documents/${id}`)
+    expect(meta.status).toBe(200)
+    const down = await fetch(`${forwards[1]!.url}/api/v1/documents/${id}/file`)
+    expect(down.status).toBe(200)
+    expect(Buffer.from(await down.arrayBuffer()).equals(bytes)).toBe(true)
+    expect((await fetch(`${forwards[1]!.url}/api/v1/documents/${id}`, { method: "DELETE" })).status).toBe(204)
+  })
+
+  it("a sync job started on one pod is read, to its end, from the other", async () => {
+    const started = await fetch(`${forwards[0]!.url}/api/v1/sync/execute`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ backend: "azure_blob" }),
+    })
+    const body: any = await started.json()
+    expect(started.status, JSON.stringify(body)).toBe(202)
+    let job: any
+    for (let i = 0; i < 60; i++) {
+      job = await (await fetch(`${forwards[1]!.url}/api/v1/sync/jobs/${body.job_id}`)).json()
+      if (job.status !== "queued" && job.status !== "running") break
+      await sleep(1_000)
+    }
+    expect(job.id).toBe(body.job_id)
+    expect(job.kind).toBe("sync")
+    expect(job.status, JSON.stringify(job)).toBe("succeeded")
+  })
 })
 
 // deployAks's Kubernetes step is the script deployScript generates; the module runs it in a kubectl
