@@ -43,6 +43,11 @@ async def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await loop.run_in_executor(pool(), functools.partial(fn, *args, **kwargs))
 
 
+def submit(fn: Callable[..., T], *args: Any) -> "asyncio.Future[T]":
+    """`fn(*args)` started in the file I/O pool now; await the returned future later (no task is created)."""
+    return asyncio.get_running_loop().run_in_executor(pool(), fn, *args)
+
+
 async def probe(timeout: float = PROBE_TIMEOUT_SECONDS) -> float | None:
     """Seconds a no-op waited for a pool thread, or None when none became free within `timeout`."""
     started = time.monotonic()

@@ -455,3 +455,108 @@ async def test_external_record_outside_roots_is_not_served(client, ingest_tree, 
     r = await client.get(f"/api/v1/documents/{doc['id']}/file")
     assert r.status_code == 403 and r.json()["error_code"] == "path_outside_ingest_roots"
     assert b"not for you" not in r.content
+
+
+# ---- the finishing steps overlap (file commit | sidecar staged; insert | sidecar commit): failures ----------
+
+async def _wait_for_record(mongo_db, tries: int = 300) -> None:
+    for _ in range(tries):
+        if await mongo_db.documents.count_documents({}):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the record was never inserted")
+
+
+async def test_sidecar_failing_while_the_insert_runs_leaves_nothing(api, mongo_db, monkeypatch):
+    """The sidecar's commit runs beside the record's insert: when it fails after the insert landed, the
+    record, the sidecar and the file are all removed and the client hears the storage error."""
+    from mydocs.storage.base import StorageUnavailable
+
+    storage = await api.app.state.ctx.storage()
+    original = type(storage).stage_bytes
+    seen = {}
+
+    async def stage_bytes(self, key, data, **kwargs):
+        staged = await original(self, key, data, **kwargs)
+
+        async def commit():
+            await _wait_for_record(mongo_db)  # the insert ran concurrently and landed
+            seen["record"] = True
+            raise StorageUnavailable("injected: the sidecar could not be committed")
+
+        staged.commit = commit
+        return staged
+
+    monkeypatch.setattr(type(storage), "stage_bytes", stage_bytes)
+    r = await upload(api, ("doc.pdf", b"%PDF-1.4 whose sidecar fails"))
+    assert r.status_code == 503 and r.json()["error_code"] == "storage_unavailable", r.text
+    assert seen == {"record": True}
+    assert await mongo_db.documents.count_documents({}) == 0
+    assert await stored_keys(api) == []  # no file, no sidecar, no temp file
+    if api.backend == "local":
+        assert not any(api.settings.managed_root.rglob("*"))
+
+
+async def test_file_commit_failing_while_the_sidecar_is_staged_leaves_nothing(client, settings, mongo_db,
+                                                                              monkeypatch):
+    """Local: the file's fsync fails (EIO) while the sidecar's temp file is written beside it: 503, no record is
+    ever inserted, and neither file nor sidecar temp file stays behind."""
+    import errno
+
+    from mydocs.storage import local
+
+    original = local.LocalStagedWrite._commit_sync
+
+    def commit_sync(self):
+        if not self.path.name.endswith(".metadata.json"):
+            raise OSError(errno.EIO, "injected I/O error")
+        return original(self)
+
+    inserts = []
+    monkeypatch.setattr(local.LocalStagedWrite, "_commit_sync", commit_sync)
+    from pymongo.asynchronous.collection import AsyncCollection
+
+    real_insert = AsyncCollection.insert_one
+
+    async def insert_one(self, *args, **kwargs):
+        inserts.append(args)
+        return await real_insert(self, *args, **kwargs)
+
+    monkeypatch.setattr(AsyncCollection, "insert_one", insert_one)
+    r = await upload(client, ("doc.txt", b"never durable"))
+    assert r.status_code == 503 and r.json()["error_code"] == "storage_unavailable", r.text
+    assert inserts == [] and await mongo_db.documents.count_documents({}) == 0
+    assert not any(settings.managed_root.rglob("*"))
+
+
+async def test_cancelled_while_finishing_removes_the_record_too(client, settings, mongo_db, monkeypatch):
+    """A store cancelled while its insert is in flight (an ingest whose client left) waits for the steps, then
+    removes the record that landed, the sidecar and the file."""
+    from pymongo.asynchronous.collection import AsyncCollection
+
+    from mydocs.services.documents import DocumentService
+
+    real_insert = AsyncCollection.insert_one
+    landed = asyncio.Event()
+
+    async def slow_insert(self, *args, **kwargs):
+        result = await real_insert(self, *args, **kwargs)
+        landed.set()
+        await asyncio.sleep(0.3)  # the answer is slow to come back: the cancellation arrives meanwhile
+        return result
+
+    monkeypatch.setattr(AsyncCollection, "insert_one", slow_insert)
+
+    async def chunks():
+        yield b"content of a document whose store is cancelled"
+
+    service = DocumentService(client.app.state.ctx)
+    task = asyncio.ensure_future(service.store_managed(chunks(), filename="c.txt", declared_type=None, tags=[],
+                                                       source="ingest", max_bytes=None))
+    await landed.wait()
+    assert await mongo_db.documents.count_documents({}) == 1
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await mongo_db.documents.count_documents({}) == 0
+    assert not any(settings.managed_root.rglob("*"))

@@ -1,4 +1,5 @@
-"""Documents: upload, ingest, list, read, tag, delete. Order of writes: file, then sidecar, then record."""
+"""Documents: upload, ingest, list, read, tag, delete. Order of writes: the file durable, then the sidecar and the
+record (the two overlap; see store_managed)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, ServerSelectionTimeoutError
 
 from mydocs import fileio
 from mydocs.backend.context import AppContext
@@ -23,6 +24,7 @@ from mydocs.db import DOCUMENTS, document_view, record_from_sidecar, sidecar_fro
 from mydocs.services.names import content_type_for, sanitize_filename
 from mydocs.sidecar import (
     ID_RE,
+    SIDECAR_CONTENT_TYPE,
     SIDECAR_SUFFIX,
     Sidecar,
     delete_external_sidecar,
@@ -32,7 +34,7 @@ from mydocs.sidecar import (
     write_external_sidecar,
     write_managed_sidecar,
 )
-from mydocs.storage.base import CHUNK_SIZE, ObjectNotFound, StorageBackend
+from mydocs.storage.base import CHUNK_SIZE, ObjectNotFound, StagedWrite, StorageBackend
 from mydocs.storage.local import is_temp_name, read_file_range
 
 log = logging.getLogger("mydocs.documents")
@@ -104,38 +106,62 @@ class DocumentService:
         name = sanitize_filename(filename)
         ctype = content_type_for(name, declared_type)
         key = managed_file_key(doc_id, name)
-        written = await storage.write_stream(key, chunks, content_type=ctype, max_bytes=max_bytes)
-        # from here on the file exists: any failure (database down, cancelled, sidecar refused) removes it.
-        # Known content is found by the unique (sha256, storage_mode) index when the record is inserted,
-        # not by a look-up before: one database round trip per new file instead of two.
+        file = await storage.stage_stream(key, chunks, content_type=ctype, max_bytes=max_bytes)
+        # From here on the file's bytes are in storage: any failure (database down, cancelled, sidecar refused)
+        # removes the record, the sidecar and the file, in that order (_discard). Independent steps overlap:
+        #   1. the file's commit (fsync, rename, folder fsync) | the sidecar's temp file written and fsynced
+        #   2. the record's insert                              | the sidecar's commit (rename, folder fsync)
+        # so the 201 still waits for all three, a record is inserted only once the file is durable, and the
+        # sidecar becomes visible only after the file. Known content is found by the unique (sha256,
+        # storage_mode) index when the record is inserted, not by a look-up before: one round trip per file.
+        written = file.result
+        steps: list[asyncio.Future[Any]] = []
+        staging: asyncio.Future[StagedWrite] | None = None
+        insert: asyncio.Future[Any] | None = None
         try:
             now = utcnow()
             sidecar = Sidecar(id=doc_id, name=name, size=written.size, sha256=written.sha256, content_type=ctype,
                               tags=tags, storage_mode="managed", file_key=key, source=source, created_at=now,
                               updated_at=now)
-            await write_managed_sidecar(storage, sidecar)
             record = record_from_sidecar(sidecar, storage.name)
-            await self.coll.insert_one(record)
+            staging = asyncio.ensure_future(storage.stage_bytes(managed_sidecar_key(doc_id), sidecar.to_json_bytes(),
+                                                                content_type=SIDECAR_CONTENT_TYPE))
+            steps += [asyncio.ensure_future(file.commit()), staging]
+            await asyncio.wait(steps)
+            for step in steps:
+                step.result()  # the first failure, if any
+            insert = asyncio.ensure_future(self.coll.insert_one(record))
+            steps += [insert, asyncio.ensure_future(staging.result().commit())]
+            await asyncio.wait(steps[2:])
+            for step in steps[2:]:
+                step.result()
         except DuplicateKeyError:  # the same content is stored already (or finished concurrently): keep that
-            await self._remove_managed(storage, doc_id, key)
+            await asyncio.shield(self._discard(doc_id, file, steps, staging, None))
             existing = await self.coll.find_one({"sha256": written.sha256, "storage_mode": "managed"})
             if existing is None:
                 raise
             return StoredResult(document_view(existing), True)
         except BaseException:
-            await asyncio.shield(self._remove_managed_quietly(storage, doc_id, key))
+            await asyncio.shield(self._discard(doc_id, file, steps, staging, insert))
             raise
         return StoredResult(document_view(record), False)
 
-    async def _remove_managed(self, storage: StorageBackend, doc_id: str, key: str) -> None:
-        await storage.delete(key)
-        await storage.delete(managed_sidecar_key(doc_id))
-
-    async def _remove_managed_quietly(self, storage: StorageBackend, doc_id: str, key: str) -> None:
-        try:
-            await self._remove_managed(storage, doc_id, key)
-        except Exception as exc:  # the original failure is what the client must hear about
-            log.error("could not remove the file of failed document %s: %s", doc_id, type(exc).__name__)
+    async def _discard(self, doc_id: str, file: StagedWrite, steps: list[asyncio.Future[Any]],
+                       staging: asyncio.Future[StagedWrite] | None, insert: asyncio.Future[Any] | None) -> None:
+        """After a failed store_managed: wait for the steps still running (never abandoned half-way), then
+        remove what they left — the record (if its insert may have reached the database), the sidecar, the
+        file. Cleanup errors are logged; the original failure is what the client hears about."""
+        running = {*steps, *([insert] if insert is not None else [])}
+        if running:
+            await asyncio.wait(running)
+        for step in running:
+            if not step.cancelled():
+                step.exception()  # retrieved: the failure that matters is re-raised by the caller
+        if insert is not None and _may_have_inserted(insert):
+            await _quietly(self.coll.delete_one({"_id": doc_id}))
+        if staging is not None and staging.done() and not staging.cancelled() and staging.exception() is None:
+            await _quietly(staging.result().abort())
+        await _quietly(file.abort())
 
     async def rollback(self, doc_ids: list[str]) -> None:
         """Remove documents created earlier in a request that failed as a whole (best effort: the request
@@ -387,6 +413,15 @@ class DocumentService:
         else:
             await delete_external_sidecar(rec["file_key"], doc_id)
         await self.coll.delete_one({"_id": doc_id})
+
+
+def _may_have_inserted(insert: asyncio.Future[Any]) -> bool:
+    """Whether a finished insert may have stored the record: yes unless it was refused as a duplicate or no
+    server could be selected (then it was never sent)."""
+    if insert.cancelled():
+        return True
+    exc = insert.exception()
+    return not isinstance(exc, (DuplicateKeyError, ServerSelectionTimeoutError))
 
 
 def _within(path: Path, root: Path) -> bool:

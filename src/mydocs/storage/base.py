@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 from abc import ABC, abstractmethod
@@ -79,6 +80,53 @@ def validate_prefix(prefix: str) -> str:
     return prefix
 
 
+class StagedWrite(ABC):
+    """An object whose bytes are stored and hashed (`result`) but not yet durable under its key.
+
+    `commit()` makes it durable there (atomically); `abort()` leaves nothing behind, whether the write was
+    committed or not (it removes a committed object too). Two staged writes can be committed concurrently with
+    other work, which is what lets a document's file, sidecar and record overlap (services/documents.py)."""
+
+    result: WriteResult
+
+    @abstractmethod
+    async def commit(self) -> WriteResult: ...
+
+    @abstractmethod
+    async def abort(self) -> None: ...
+
+
+class _WrittenAlready(StagedWrite):
+    """Default staging of a stream: written (durably) at once; commit is nothing, abort deletes it."""
+
+    def __init__(self, backend: "StorageBackend", result: WriteResult):
+        self.backend, self.result = backend, result
+
+    async def commit(self) -> WriteResult:
+        return self.result
+
+    async def abort(self) -> None:
+        await self.backend.delete(self.result.key)
+
+
+class _BytesOnCommit(StagedWrite):
+    """Default staging of small bytes: held in memory, written (atomically) by commit; abort deletes it if so."""
+
+    def __init__(self, backend: "StorageBackend", key: str, data: bytes, content_type: str | None):
+        self.backend, self.data, self.content_type = backend, data, content_type
+        self.result = WriteResult(key=key, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+        self._written = False
+
+    async def commit(self) -> WriteResult:
+        self._written = True  # set first: a commit cancelled half-way is aborted by deleting the key
+        await self.backend.write_bytes(self.result.key, self.data, content_type=self.content_type)
+        return self.result
+
+    async def abort(self) -> None:
+        if self._written:
+            await self.backend.delete(self.result.key)
+
+
 class StorageBackend(ABC):
     """One place where managed files and their sidecars live. Keys are POSIX relative paths."""
 
@@ -107,6 +155,19 @@ class StorageBackend(ABC):
             yield data
 
         return await self.write_stream(key, one(), content_type=content_type)
+
+    async def stage_stream(self, key: str, chunks: AsyncIterable[bytes], *, content_type: str | None = None,
+                           max_bytes: int | None = None) -> StagedWrite:
+        """Like write_stream, but the caller commits (or aborts) the returned StagedWrite. A backend without a
+        cheaper split writes the whole object here (the local backend leaves fsync and rename to commit)."""
+        return _WrittenAlready(self, await self.write_stream(key, chunks, content_type=content_type,
+                                                             max_bytes=max_bytes))
+
+    async def stage_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> StagedWrite:
+        """Small objects (sidecars), staged: the local backend writes and fsyncs a temp file here and renames
+        it on commit; the default writes on commit."""
+        validate_key(key)
+        return _BytesOnCommit(self, key, data, content_type)
 
     @abstractmethod
     def read_stream(self, key: str, *, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:

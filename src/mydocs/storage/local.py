@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import hashlib
 import logging
 import os
 import stat
+import threading
 import time
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable
+from concurrent.futures import Future
 from pathlib import Path
 
 from mydocs import fileio
@@ -18,6 +21,7 @@ from mydocs.storage.base import (
     ObjectInfo,
     ObjectNotFound,
     ObjectTooLarge,
+    StagedWrite,
     StorageBackend,
     StorageFull,
     StorageUnavailable,
@@ -53,15 +57,20 @@ class LocalStorage(StorageBackend):
         self.root = Path(os.path.abspath(root))
 
     # -- paths --------------------------------------------------------------------------------------------
-    def path_for(self, key: str) -> Path:
-        """The file of `key`; refuses keys that would leave the root through a symlinked folder."""
+    def path_for(self, key: str, *, check: bool = True) -> Path:
+        """The file of `key`; refuses keys that would leave the root through a symlinked folder (`check=False`:
+        the caller runs `check_inside` itself, in the file I/O pool instead of on the event loop)."""
         validate_key(key)
         path = self.root.joinpath(*key.split("/"))
+        if check:
+            self.check_inside(key, path)
+        return path
+
+    def check_inside(self, key: str, path: Path) -> None:
         real_root = os.path.realpath(self.root)
         real_parent = os.path.realpath(path.parent)
         if real_parent != real_root and not real_parent.startswith(real_root + os.sep):
             raise InvalidKey(f"key {key!r} leaves the storage root")
-        return path
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     async def open(self) -> None:
@@ -110,29 +119,38 @@ class LocalStorage(StorageBackend):
     # -- writes -------------------------------------------------------------------------------------------
     async def write_stream(self, key: str, chunks: AsyncIterable[bytes], *, content_type: str | None = None,
                            max_bytes: int | None = None) -> WriteResult:
-        path = self.path_for(key)
+        staged = await self.stage_stream(key, chunks, content_type=content_type, max_bytes=max_bytes)
+        try:
+            return await staged.commit()
+        except BaseException:
+            # only the temp file is removed: a key overwritten by the rename keeps its new bytes
+            await asyncio.shield(_quietly(fileio.run(staged.discard_sync, False)))
+            raise
+
+    async def stage_stream(self, key: str, chunks: AsyncIterable[bytes], *, content_type: str | None = None,
+                           max_bytes: int | None = None) -> LocalStagedWrite:
+        """The stream into a temp file beside the key's path, hashed; fsync and rename are left to commit().
+        Network chunks are gathered into ~1 MiB writes; each write runs in the file I/O pool while the next
+        bytes arrive (one write in flight at a time: order kept, at most ~2 MiB held per upload). The folders
+        are created, and the temp file opened, by the first write."""
+        path = self.path_for(key, check=False)  # checked by open_temp, in the pool
+        staged = LocalStagedWrite(self, key, path)
         digest = hashlib.sha256()
         size = 0
-        fd: int | None = None
-        tmp: str | None = None
-        done = False
-        buffer = bytearray()  # small network chunks are gathered into ~1 MiB writes (one thread hop each)
+        inflight: asyncio.Future[None] | None = None
+        buffer = bytearray()
 
-        def flush(data: bytes | bytearray) -> None:
-            # hashed in the I/O thread (hashlib releases the GIL), beside the write, not on the event loop
-            digest.update(data)
-            _write_all(fd, data)  # type: ignore[arg-type]
-
-        def finish(data: bytes | bytearray) -> None:  # the last bytes, fsync and rename in one thread hop
-            nonlocal fd
-            flush(data)
-            os.fsync(fd)  # type: ignore[arg-type]
-            os.close(fd)  # type: ignore[arg-type]
-            fd = None
-            self._commit(tmp, path)  # type: ignore[arg-type]
+        def write(data: bytes | bytearray) -> None:
+            with staged.lock:
+                if staged.state != "staged":
+                    raise StorageUnavailable("the write was aborted")
+                if staged.fd is None:
+                    staged.open_temp()
+                # hashed in the I/O thread (hashlib releases the GIL), beside the write, not on the event loop
+                digest.update(data)
+                _write_all(staged.fd, data)  # type: ignore[arg-type]
 
         try:
-            fd, tmp = await fileio.run(self._create_temp, path.parent)
             async for chunk in chunks:
                 if not chunk:
                     continue
@@ -141,28 +159,62 @@ class LocalStorage(StorageBackend):
                     raise ObjectTooLarge(max_bytes)
                 buffer += chunk
                 if len(buffer) >= CHUNK_SIZE:
+                    if inflight is not None:
+                        await inflight
                     data, buffer = buffer, bytearray()  # handed over whole to the thread, not copied
-                    await fileio.run(flush, data)
-            await fileio.run(finish, buffer)
-            done = True
-        except OSError as exc:
-            raise storage_error(exc, self.root) from None
-        finally:
-            if not done:
-                if tmp is not None:
-                    await fileio.run(_discard, fd, tmp)
-                await fileio.run(self._prune, path.parent)
-        return WriteResult(key=key, size=size, sha256=digest.hexdigest())
+                    inflight = fileio.submit(write, data)
+            if inflight is not None:
+                await inflight
+                inflight = None
+            if buffer or staged.fd is None:
+                await fileio.run(write, buffer)
+        except BaseException as exc:
+            if inflight is not None:
+                inflight.add_done_callback(_retrieve)
+            # waits (lock) for a write still running in a thread, then removes the temp file and empty folders
+            await asyncio.shield(_quietly(staged.abort()))
+            if isinstance(exc, OSError):
+                raise storage_error(exc, self.root) from None
+            raise
+        staged.result = WriteResult(key=key, size=size, sha256=digest.hexdigest())
+        return staged
+
+    async def stage_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> LocalStagedWrite:
+        """Small objects (sidecars): temp file written and fsynced here (one thread hop); commit() renames it
+        and fsyncs the folder (one more)."""
+        path = self.path_for(key, check=False)  # checked by open_temp, in the pool
+        staged = LocalStagedWrite(self, key, path)
+        staged.result = WriteResult(key=key, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+
+        def write() -> None:
+            with staged.lock:
+                if staged.state != "staged":
+                    raise StorageUnavailable("the write was aborted")
+                staged.open_temp(background=False)
+                _write_all(staged.fd, data)  # type: ignore[arg-type]
+                os.fsync(staged.fd)  # type: ignore[arg-type]
+                os.close(staged.fd)  # type: ignore[arg-type]
+                staged.fd = None
+
+        try:
+            await fileio.run(write)
+        except BaseException as exc:
+            await asyncio.shield(_quietly(staged.abort()))
+            if isinstance(exc, OSError):
+                raise storage_error(exc, self.root) from None
+            raise
+        return staged
 
     async def write_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> WriteResult:
-        """Small objects (sidecars): temp file, write, fsync, rename, all in one thread hop."""
+        """Small objects (sidecars): temp file, write, fsync, rename, folder fsync, all in one thread hop."""
         path = self.path_for(key)
 
         def write() -> None:
-            fd, tmp = self._create_temp(path.parent)
+            fd, tmp, parents = self._create_temp(path.parent)
             try:
                 _write_all(fd, data)
                 os.fsync(fd)
+                _fsync_dirs(parents)
             except BaseException:
                 _discard(fd, tmp)
                 raise
@@ -179,22 +231,34 @@ class LocalStorage(StorageBackend):
             raise storage_error(exc, self.root) from None
         return WriteResult(key=key, size=len(data), sha256=hashlib.sha256(data).hexdigest())
 
-    def _create_temp(self, folder: Path) -> tuple[int, str]:
+    def _create_temp(self, folder: Path) -> tuple[int, str, list[Path]]:
+        """A new temp file in `folder`, creating the missing folders below the root (never the root itself).
+        Also returns the folders that gained a new sub-folder: they must be fsynced for the new folders
+        (and so the file) to survive a crash."""
         import tempfile
 
-        if not self.root.is_dir():
-            raise StorageUnavailable(f"local storage root {self.root} does not exist (volume not mounted?); "
-                                     "writes are refused until it is back")
-        # only the document's own folders are created, never the root itself
         rel = folder.relative_to(self.root)
-        current = self.root
-        for part in rel.parts:
-            current = current / part
+        for attempt in range(3):
+            if not self.root.is_dir():
+                raise StorageUnavailable(f"local storage root {self.root} does not exist (volume not mounted?); "
+                                         "writes are refused until it is back")
+            parents: list[Path] = []
+            current = self.root
             try:
-                os.mkdir(current)
-            except FileExistsError:
-                pass
-        return tempfile.mkstemp(prefix=TMP_PREFIX, suffix=TMP_SUFFIX, dir=folder)
+                for part in rel.parts:
+                    parent, current = current, current / part
+                    try:
+                        os.mkdir(current)
+                        parents.append(parent)
+                    except FileExistsError:
+                        pass
+                fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=TMP_SUFFIX, dir=folder)
+                return fd, tmp, parents
+            except FileNotFoundError:
+                # an empty folder on the way was pruned by a concurrent delete or failed write: once more
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _commit(tmp: str, path: Path) -> None:
@@ -280,6 +344,105 @@ class LocalStorage(StorageBackend):
 
         for info in await fileio.run(walk):
             yield info
+
+
+class LocalStagedWrite(StagedWrite):
+    """A temp file (`.tmp-*.part`) beside the key's path. Every step on it runs in the file I/O pool under
+    one lock, so an abort that comes while a write or the commit still runs in a thread (the request was
+    cancelled meanwhile) waits for it instead of racing it (closing a descriptor another thread writes to)."""
+
+    def __init__(self, storage: LocalStorage, key: str, path: Path):
+        self.storage, self.path = storage, path
+        self.result = WriteResult(key=key, size=0, sha256="")
+        self.lock = threading.Lock()
+        self.state = "staged"  # -> "committed" | "aborted"
+        self.fd: int | None = None
+        self.tmp: str | None = None
+        self._folders: Future[None] | None = None  # fsync of the folders that gained a new folder
+
+    def open_temp(self, background: bool = True) -> None:
+        """(lock held, in the pool) Folders and temp file. The folders that gained a sub-folder are fsynced
+        right away in another pool thread (`background`: while the body is still arriving) or here."""
+        self.storage.check_inside(self.result.key, self.path)
+        self.fd, self.tmp, parents = self.storage._create_temp(self.path.parent)
+        if parents:
+            if background:
+                self._folders = fileio.pool().submit(_fsync_dirs, parents)
+            else:
+                _fsync_dirs(parents)
+
+    def _commit_sync(self) -> None:
+        with self.lock:
+            if self.state != "staged":
+                raise StorageUnavailable("the write was aborted")
+            if self.fd is not None:
+                os.fsync(self.fd)
+                os.close(self.fd)
+                self.fd = None
+            os.chmod(self.tmp, 0o640)  # type: ignore[arg-type]
+            os.replace(self.tmp, self.path)  # type: ignore[arg-type]
+            self.state = "committed"
+            _fsync_dir(self.path.parent)
+
+    async def commit(self) -> WriteResult:
+        """fsync, rename into place, fsync of the folder (one thread hop); also waits for the new folders'
+        fsync. Durable under its key when this returns."""
+        try:
+            await fileio.run(self._commit_sync)
+            if self._folders is not None:
+                await asyncio.wrap_future(self._folders)
+        except OSError as exc:
+            raise storage_error(exc, self.storage.root) from None
+        return self.result
+
+    def discard_sync(self, remove_committed: bool = True) -> None:
+        """(in the pool) The temp file, or the committed object when `remove_committed`, and empty folders."""
+        with self.lock:
+            if self.fd is not None:
+                try:
+                    os.close(self.fd)
+                except OSError:
+                    pass
+                self.fd = None
+            target = None
+            if self.state == "staged":
+                target, self.state = self.tmp, "aborted"
+            elif self.state == "committed" and remove_committed:
+                target, self.state = str(self.path), "aborted"
+            if target is not None:
+                try:
+                    os.unlink(target)
+                except FileNotFoundError:
+                    pass
+            self.storage._prune(self.path.parent)
+
+    async def abort(self) -> None:
+        """Removes the temp file or, once committed, the object itself, and the folders left empty."""
+        try:
+            await fileio.run(self.discard_sync)
+        except OSError as exc:
+            raise storage_error(exc, self.storage.root) from None
+        finally:
+            if self._folders is not None:
+                await asyncio.gather(asyncio.wrap_future(self._folders), return_exceptions=True)
+
+
+def _fsync_dirs(paths: list[Path]) -> None:
+    for path in paths:
+        _fsync_dir(path)
+
+
+def _retrieve(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()  # seen: an abandoned write's failure is not logged as never retrieved
+
+
+async def _quietly(aw: Awaitable[object]) -> None:
+    """Cleanup after a failure must not replace that failure."""
+    try:
+        await aw
+    except Exception as exc:
+        log.error("cleanup of a failed write: %s", type(exc).__name__)
 
 
 def _write_all(fd: int, data: bytes | bytearray) -> None:
