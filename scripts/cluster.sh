@@ -226,7 +226,12 @@ write_kubeconfig() {
   kc config set-context mydocs-test --cluster mydocs-test --user mydocs-test-admin >/dev/null
   kc config use-context mydocs-test >/dev/null
   chmod 0600 "$RUN_DIR/kubeconfig"; rm -f "$RUN_DIR/admin.key" "$RUN_DIR/admin.crt"
+  # the same credentials at the node's own address, for containers on this Docker engine (the Dagger
+  # engine's): the API server's certificate names that address too
+  sed "s#server: https://127.0.0.1:$API_PORT#server: https://$(node_ip):6443#" "$RUN_DIR/kubeconfig" > "$RUN_DIR/kubeconfig-internal"
+  chmod 0600 "$RUN_DIR/kubeconfig-internal"
 }
+node_ip() { docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$NODE"; }
 wait_node_ready() {
   kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=120s >/dev/null 2>&1 \
     || { kc describe node "$NODE_NAME" >&2 || true; show_logs; die "node $NODE_NAME did not become Ready"; }
@@ -281,6 +286,9 @@ print_env() {
   # what the overlay names -> the local image loaded under that name
   echo "export MYDOCS_CLUSTER_IMAGES=mydocs-backend:latest=$BACKEND_IMAGE,mydocs-ui:latest=$UI_IMAGE,mydocs-test-mongo:latest=$MONGO_IMAGE"
   echo "export KUBECTL=$KUBECTL"
+  # the API server and the Ingress as containers on this Docker engine reach them
+  echo "export MYDOCS_CLUSTER_INTERNAL_KUBECONFIG=$RUN_DIR/kubeconfig-internal"
+  echo "export MYDOCS_CLUSTER_INTERNAL_URL=http://$(node_ip):8000"
 }
 show_logs() {
   local c

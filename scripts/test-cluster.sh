@@ -7,8 +7,10 @@
 #      image tag detected and undone,
 #   3. the e2e suite (test/e2e) against the Ingress: SPA, deep link, /health, 100 MiB up and down
 #      byte-identical, 100 MiB + 1 refused with 413, Chromium,
-#   4. persistence across the deletion of the backend pod (seed, delete, wait, verify),
-#   5. `bash scripts/cluster.sh down`: always, on success or failure (CLUSTER_KEEP=1 leaves it up).
+#   4. the Dagger module's testOnCluster on the engine v0.21.8 (scripts/dagger-engine.sh; started for it
+#      when not running) against this cluster at the node's address (test/dagger/cluster.cluster.test.ts),
+#   5. persistence across the deletion of the backend pod (seed, delete, wait, verify),
+#   6. `bash scripts/cluster.sh down`: always, on success or failure (CLUSTER_KEEP=1 leaves it up).
 # Needs what .ci/run provisions (Docker engine with BuildKit, debootstrap, Go, gcc, kubectl, npm, Chromium).
 # Exit status: 0 all passed, 1 a check failed.
 set -euo pipefail
@@ -27,6 +29,7 @@ cleanup() {
     bash scripts/cluster.sh logs || true
     [[ -n "${KUBECONFIG:-}" ]] && { kubectl get pods -A -o wide >&2 || true; kubectl -n mydocs get events --sort-by=.lastTimestamp 2>/dev/null | tail -n 30 >&2 || true; }
   fi
+  [[ "${engine_started:-0}" == 1 ]] && { bash scripts/dagger-engine.sh down || true; }
   if [[ "${CLUSTER_KEEP:-0}" == 1 ]]; then
     log "CLUSTER_KEEP=1: cluster left up (bash scripts/cluster.sh down deletes it)"
   else
@@ -39,7 +42,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-log "1/4 cluster up"
+log "1/5 cluster up"
 env_out="$(MYDOCS_CLUSTER_KEEP=1 bash scripts/cluster.sh up)" || die "scripts/cluster.sh up failed"
 eval "$env_out"
 log "cluster ready after $((SECONDS - t0)) s: $BASE_URL"
@@ -47,14 +50,22 @@ log "cluster ready after $((SECONDS - t0)) s: $BASE_URL"
 [[ -d node_modules ]] && npm ls --depth=0 >/dev/null 2>&1 || flock /tmp/npm-root.lock npm ci --no-audit --no-fund --loglevel=error >/dev/null
 [[ -d test/e2e/node_modules ]] || (cd test/e2e && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
-log "2/4 the manifests on the live cluster"
+log "2/5 the manifests on the live cluster"
 npx vitest run --root test/pipeline k8s/live.cluster.test.ts || die "the live-cluster checks failed"
 
-log "3/4 the e2e suite against the Ingress ($BASE_URL)"
+log "3/5 the e2e suite against the Ingress ($BASE_URL)"
 mkdir -p "$ARTIFACTS"
 (cd test/e2e && BASE_URL="$BASE_URL" E2E_ARTIFACTS="$ARTIFACTS" npx vitest run) || die "e2e suite failed against the cluster's Ingress"
 
-log "4/4 persistence across a backend pod deletion"
+log "4/5 the module's testOnCluster on the Dagger engine against this cluster"
+engine_started=0
+bash scripts/dagger-engine.sh env >/dev/null 2>&1 || engine_started=1
+eval "$(bash scripts/dagger-engine.sh up)"
+[[ -d node_modules/@dagger.io/dagger ]] || die "root node_modules lack @dagger.io/dagger (npm ci)"
+npx vitest run --root test/dagger cluster.cluster.test.ts || die "testOnCluster on the engine failed"
+if [[ $engine_started == 1 ]]; then bash scripts/dagger-engine.sh down; engine_started=0; fi
+
+log "5/5 persistence across a backend pod deletion"
 (cd test/e2e && BASE_URL="$BASE_URL" npx tsx persistence.ts seed --state "$STATE") || die "persistence seed failed"
 old_pod="$("$KUBECTL" -n mydocs get pods -l app.kubernetes.io/name=mydocs-backend -o jsonpath='{.items[0].metadata.name}')"
 "$KUBECTL" -n mydocs delete pod "$old_pod" --wait=true >/dev/null

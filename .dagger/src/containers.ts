@@ -29,24 +29,48 @@ export function kubectlContainer(): Container {
 }
 
 /**
- * Node with the e2e suite installed (`npm ci` against its lock, as a non-root user), for running it
- * against a URL; behind a TLS-intercepting proxy, npm needs that proxy's CA (NODE_EXTRA_CA_CERTS).
+ * Node as a non-root user with a home (npm's cache, TMPDIR) of its own — the image's /tmp need not be
+ * writable for it (the stand-in's is not); behind a TLS-intercepting proxy, npm needs that proxy's CA (NODE_EXTRA_CA_CERTS,
+ * from a mounted secret file).
  */
-export function e2eContainer(e2eDir: Directory, caBundle?: Secret): Container {
-  let ctr = dag
+function nodeAsUser(caBundle?: Secret): Container {
+  const ctr = dag
     .container()
     .from(NODE_IMAGE)
+    .withDirectory("/work/home", dag.directory().withNewDirectory("tmp", { permissions: 0o700 }), { owner: NONROOT_UID })
     .withUser(NONROOT_UID)
-    .withEnvVariable("HOME", "/tmp")
-    .withEnvVariable("npm_config_cache", "/tmp/.npm")
-    .withDirectory("/e2e", e2eDir.withoutDirectory("node_modules").withoutDirectory("artifacts"), { owner: NONROOT_UID })
+    .withEnvVariable("HOME", "/work/home")
+    .withEnvVariable("TMPDIR", "/work/home/tmp")
+    .withEnvVariable("npm_config_cache", "/work/home/.npm")
+  if (!caBundle) return ctr
+  return ctr
+    .withMountedSecret("/run/secrets/ca.pem", caBundle, { owner: NONROOT_UID, mode: 0o400 })
+    .withEnvVariable("NODE_EXTRA_CA_CERTS", "/run/secrets/ca.pem")
+}
+
+/** A writable copy of the e2e suite (without a developer's node_modules or artifacts). */
+const e2eCopy = (src: Directory) => src.directory("test/e2e").withoutDirectory("node_modules").withoutDirectory("artifacts")
+
+/** The e2e suite installed (`npm ci` against its lock) at /e2e, for running it against a URL. */
+export function e2eContainer(src: Directory, caBundle?: Secret): Container {
+  return nodeAsUser(caBundle)
+    .withDirectory("/e2e", e2eCopy(src), { owner: NONROOT_UID })
     .withWorkdir("/e2e")
-  if (caBundle) {
-    ctr = ctr
-      .withMountedSecret("/run/secrets/ca.pem", caBundle, { owner: NONROOT_UID, mode: 0o400 })
-      .withEnvVariable("NODE_EXTRA_CA_CERTS", "/run/secrets/ca.pem")
-  }
-  return ctr.withExec(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"])
+    .withExec(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"])
+}
+
+/**
+ * testOnCluster's container: Node (the e2e suite) with kubectl, the source at /src, a writable copy of
+ * the e2e suite at /work/test/e2e (its own tests expect that path), the report folder, and the kubeconfig as a mounted secret file.
+ */
+export function clusterTestContainer(src: Directory, kubeconfig: Secret, caBundle?: Secret): Container {
+  return nodeAsUser(caBundle)
+    .withFile("/usr/local/bin/kubectl", dag.container().from(KUBECTL_IMAGE).file(KUBECTL_BINARY), { permissions: 0o755 })
+    .withMountedDirectory("/src", src)
+    .withDirectory("/work/test/e2e", e2eCopy(src), { owner: NONROOT_UID })
+    .withDirectory("/work/report", dag.directory(), { owner: NONROOT_UID })
+    .withMountedSecret("/run/secrets/kubeconfig", kubeconfig, { owner: NONROOT_UID, mode: 0o400 })
+    .withEnvVariable("KUBECONFIG", "/run/secrets/kubeconfig")
 }
 
 /** The Go toolchain with a shared module and build cache (tools built from the Go module proxy). */

@@ -148,8 +148,7 @@ export async function rollBackCluster(p: ClusterStep, previous: Revisions) {
  * its caching and security headers) against the live URL. Nothing is written to the deployment.
  */
 export async function smokeTest(src: Directory, url: string, caBundle: Secret | undefined) {
-  let ctr = e2eContainer(src.directory("test/e2e"), caBundle)
-  ctr = ctr
+  const ctr = e2eContainer(src, caBundle)
     .withEnvVariable("BASE_URL", url)
     .withEnvVariable("E2E_SKIP_BROWSER", "1")
     .withEnvVariable("MYDOCS_SMOKE_AT", new Date().toISOString())

@@ -22,13 +22,14 @@ import {
 } from "@dagger.io/dagger"
 
 import { backendBuildArgs, uiBuildArgs } from "./buildargs.js"
-import { actionlintContainer, ciMachine, ferretdbImage, ferretdbService, kubectlContainer, uiForDagger } from "./containers.js"
+import { actionlintContainer, ciMachine, clusterTestContainer, ferretdbImage, ferretdbService, kubectlContainer, uiForDagger } from "./containers.js"
 import { applyToCluster, publishImages, rollBackCluster, smokeTest as smokeTest_ } from "./deploy.js"
 import { K3dReport, k3dReportOf } from "./k3dreport.js"
 import { deploymentImages, deploymentsOf, ingressHosts } from "./manifests.js"
 import { Overlay, overlayPath, stampImages, type ImageStamp } from "./overlay.js"
-import { formatDeployReport, parseStepLog, type DeployedImage, type K3dRunReport } from "./report.js"
-import { k3dBaseUrl, k3dTestScript } from "./scripts.js"
+import { CLUSTER_STEPS, formatDeployReport, parseStepLog, type DeployedImage, type K3dRunReport } from "./report.js"
+import { clusterTestScript, k3dBaseUrl, k3dTestScript } from "./scripts.js"
+import { currentCluster } from "./kubeconfig.js"
 import {
   backendEnvEntries,
   parseConfigKeys,
@@ -45,6 +46,7 @@ import {
   validateMongoUrl,
   validateRegistryHost,
   smokeUrlOf,
+  validateHttpUrl,
   validateSmokeUrl,
   validateResourceGroup,
   validateTimeout,
@@ -279,6 +281,48 @@ export class Mydocs {
     browser = true,
   ): Promise<K3dReport> {
     return this.runK3d(await this.buildBackend(), await this.buildUi(), rolloutTimeout, browser)
+  }
+
+  /**
+   * testOnK3d's second half on any cluster: deploy/k8s/overlays/k3d applied with the kubeconfig given,
+   * rollouts awaited, the ingress answering at baseUrl, the e2e suite's HTTP checks against it;
+   * diagnostics on failure. The images the overlay names (mydocs-backend:latest, mydocs-ui:latest,
+   * mydocs-test-mongo:latest, imagePullPolicy IfNotPresent) must already be on the cluster's nodes or
+   * pullable; the cluster is left as the run leaves it (nothing is created or deleted).
+   *   dagger call test-on-cluster --kubeconfig file:./kubeconfig --base-url http://10.0.0.5 check
+   */
+  @func({ cache: "never" })
+  async testOnCluster(
+    /** kubeconfig of the cluster (its current context is used) */
+    kubeconfig: Secret,
+    /** the cluster's Ingress as the engine's containers reach it, e.g. http://10.0.0.5:8000 */
+    baseUrl: string,
+    /** timeout of each rollout wait (kubectl duration) */
+    rolloutTimeout = "300s",
+  ): Promise<K3dReport> {
+    validateTimeout("rolloutTimeout", rolloutTimeout)
+    const url = validateHttpUrl("baseUrl", baseUrl)
+    const cluster = currentCluster(await kubeconfig.plaintext()).clusterName
+    const dir = overlayPath(Overlay.K3D)
+    const rendered = await this.kustomize(this.source, dir)
+    const script = clusterTestScript({
+      baseUrl: url, rolloutTimeout, deployments: deploymentsOf(rendered),
+      overlayDir: `/src/${dir}`, e2eDir: "/work/test/e2e", reportDir: "/work/report",
+    })
+    const ran = await clusterTestContainer(this.source, kubeconfig, this.caBundle)
+      .withNewFile("/tmp/cluster-test.sh", script, { permissions: 0o555 })
+      .withEnvVariable("MYDOCS_RUN_AT", new Date().toISOString())
+      .withExec(["bash", "/tmp/cluster-test.sh"], { expect: ReturnType.Any })
+      .sync()
+    return k3dReportOf({
+      cluster,
+      baseUrl: url,
+      steps: parseStepLog(await ran.file("/work/report/steps.log").contents()),
+      exitCode: await ran.exitCode(),
+      diagnostics: await ran.file("/work/report/diagnostics.txt").contents(),
+      expectedSteps: CLUSTER_STEPS,
+      title: "testOnCluster",
+    }, ran.directory("/work/report"))
   }
 
   /** testOnK3d's run, on given images (deployAks tests the very containers it then publishes). */

@@ -66,7 +66,8 @@ export function k3dReportOf(r: K3dRunReport, artifacts: Directory): K3dReport {
   const summary = formatK3dReport(r)
   const passed = reportPassed(r)
   // the step that failed, else the first expected step that never ran
-  const failedStep = passed ? "" : r.steps.find((s) => s.status === "failed")?.name ?? K3D_STEPS.find((n) => !r.steps.some((s) => s.name === n)) ?? ""
+  const failedStep = passed ? "" : r.steps.find((s) => s.status === "failed")?.name ??
+    (r.expectedSteps ?? K3D_STEPS).find((n) => !r.steps.some((s) => s.name === n)) ?? ""
   return new K3dReport(
     passed,
     r.cluster,

@@ -20,6 +20,9 @@ export interface K3dRunReport {
   exitCode: number
   /** pod logs, events, failing step output; empty when everything passed */
   diagnostics: string
+  /** the steps the run must account for (default: testOnK3d's) and the function's name for the title */
+  expectedSteps?: readonly string[]
+  title?: string
 }
 
 /** The steps the script runs, in order; the report must account for each. */
@@ -33,6 +36,11 @@ export const K3D_STEPS = [
   "e2e",
   "delete-cluster",
 ] as const
+
+/** testOnCluster's steps: the part of testOnK3d that runs on any cluster's kubeconfig. */
+export const CLUSTER_STEPS = ["check-cluster", "apply-overlay", "rollout", "e2e"] as const
+
+const expectedOf = (r: K3dRunReport): readonly string[] => r.expectedSteps ?? K3D_STEPS
 
 export function parseStepLog(text: string): StepResult[] {
   const steps: StepResult[] = []
@@ -49,7 +57,7 @@ export function parseStepLog(text: string): StepResult[] {
 /** Passed means: exit code 0, every expected step present and ok, none failed. */
 export function reportPassed(r: K3dRunReport): boolean {
   if (r.exitCode !== 0) return false
-  return K3D_STEPS.every((name) => r.steps.some((s) => s.name === name && s.status === "ok")) &&
+  return expectedOf(r).every((name) => r.steps.some((s) => s.name === name && s.status === "ok")) &&
     !r.steps.some((s) => s.status === "failed")
 }
 
@@ -57,7 +65,7 @@ export function reportPassed(r: K3dRunReport): boolean {
 export function firstProblem(r: K3dRunReport): string | null {
   const failed = r.steps.find((s) => s.status === "failed")
   if (failed) return `step "${failed.name}" failed`
-  const missing = K3D_STEPS.find((name) => !r.steps.some((s) => s.name === name))
+  const missing = expectedOf(r).find((name) => !r.steps.some((s) => s.name === name))
   if (missing) return `step "${missing}" never ran`
   if (r.exitCode !== 0) return `the test script exited with ${r.exitCode}`
   return null
@@ -66,7 +74,7 @@ export function firstProblem(r: K3dRunReport): string | null {
 export function formatK3dReport(r: K3dRunReport): string {
   const passed = reportPassed(r)
   const lines = [
-    `testOnK3d: ${passed ? "PASSED" : "FAILED"} (cluster ${r.cluster}, e2e against ${r.baseUrl})`,
+    `${r.title ?? "testOnK3d"}: ${passed ? "PASSED" : "FAILED"} (cluster ${r.cluster}, e2e against ${r.baseUrl})`,
     ...r.steps.map((s) => `  ${s.status === "ok" ? "ok     " : s.status === "failed" ? "FAILED " : "skipped"} ${s.name.padEnd(16)} ${s.seconds}s`),
   ]
   const total = r.steps.reduce((a, s) => a + s.seconds, 0)

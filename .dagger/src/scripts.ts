@@ -3,7 +3,7 @@
  * interpolated value goes through `shellQuote`; secret values are never interpolated: they arrive
  * as files mounted by Dagger (`withMountedSecret`) and are read by kubectl from there.
  */
-import { K3D_STEPS } from "./report.js"
+import { CLUSTER_STEPS, K3D_STEPS } from "./report.js"
 
 /** POSIX single-quote quoting: safe for any string. */
 export function shellQuote(s: string): string {
@@ -51,6 +51,77 @@ export function k3dBaseUrl(p: Pick<K3dScriptParams, "ingressHost" | "hostPort">)
 }
 
 /**
+ * Shell functions testOnK3d and testOnCluster share (they expect OVERLAY, DEPLOYMENTS, TIMEOUT, BASE_URL,
+ * E2E_DIR, REPORT and BROWSER set, and an `http_code URL` function): the overlay applied, every rollout
+ * awaited and the ingress answering, the e2e suite run (`run_e2e [chromium]`), and the cluster's state
+ * for the diagnostics.
+ */
+function sharedClusterSteps(): string {
+  return `apply_overlay() {
+  # an ingress controller's admission webhook may need a few seconds after its rollout
+  local i
+  for i in 1 2 3 4 5 6; do
+    if kubectl apply -k "$OVERLAY"; then return 0; fi
+    echo "apply failed (attempt $i), retrying in 10s"; sleep 10
+  done
+  return 1
+}
+
+rollout() {
+  local d
+  for d in "\${DEPLOYMENTS[@]}"; do
+    kubectl -n "\${d%%/*}" rollout status "deployment/\${d#*/}" --timeout="$TIMEOUT" || return 1
+  done
+  local code=""
+  for _ in $(seq 1 60); do
+    code=$(http_code "$BASE_URL/health" || true)
+    if [ "$code" = "200" ]; then echo "ingress answers $BASE_URL/health with 200"; return 0; fi
+    sleep 2
+  done
+  echo "ingress did not answer $BASE_URL/health with 200 (last: $code)"; return 1
+}
+
+run_e2e() {
+  local chromium=\${1:-}
+  cd "$E2E_DIR" || return 1
+  npm ci --no-audit --no-fund || return 1
+  if [ "$BROWSER" = 1 ]; then
+    BASE_URL="$BASE_URL" E2E_ARTIFACTS="$REPORT/e2e-artifacts" CHROMIUM_PATH="$chromium" npx vitest run
+  else
+    BASE_URL="$BASE_URL" E2E_ARTIFACTS="$REPORT/e2e-artifacts" E2E_SKIP_BROWSER=1 npx vitest run
+  fi
+}
+
+kube_diagnostics() {
+  local d
+  echo "### nodes"; kubectl get nodes -o wide
+  echo "### pods"; kubectl get pods -A -o wide
+  echo "### events"; kubectl get events -A --sort-by=.lastTimestamp | tail -n 80
+  for d in "\${DEPLOYMENTS[@]}"; do
+    echo "### deployment $d"; kubectl -n "\${d%%/*}" describe "deployment/\${d#*/}" | tail -n 40
+    echo "### logs $d"; kubectl -n "\${d%%/*}" logs "deployment/\${d#*/}" --all-containers --tail=200
+    echo "### previous logs $d"; kubectl -n "\${d%%/*}" logs "deployment/\${d#*/}" --all-containers --previous --tail=50
+  done
+}`
+}
+
+/** Shell: record / run_step, writing `STEP <name> <status> <seconds>` lines to $REPORT/steps.log. */
+const STEP_RUNNER = `record() { echo "STEP $1 $2 $3" >> "$REPORT/steps.log"; }
+
+run_step() {
+  local name=$1; shift
+  if [ -n "$FAILED" ]; then record "$name" skipped 0; return 0; fi
+  local start=$SECONDS
+  echo "=== step $name"
+  if "$@" 2>&1 | tee "$REPORT/$name.log"; then
+    record "$name" ok $((SECONDS - start))
+  else
+    record "$name" failed $((SECONDS - start))
+    FAILED=$name
+  fi
+}`
+
+/**
  * The all-in-one test script for the k3d dind image: dockerd, a k3d cluster, the images imported,
  * ingress-nginx, the overlay, rollouts, the e2e suite; diagnostics on failure; the cluster always
  * deleted (EXIT trap). Writes `STEP <name> <ok|failed|skipped> <seconds>` lines to
@@ -91,19 +162,13 @@ mkdir -p "$REPORT"
 : > "$REPORT/diagnostics.txt"
 FAILED=""
 
-record() { echo "STEP $1 $2 $3" >> "$REPORT/steps.log"; }
+${STEP_RUNNER}
 
-run_step() {
-  local name=$1; shift
-  if [ -n "$FAILED" ]; then record "$name" skipped 0; return 0; fi
-  local start=$SECONDS
-  echo "=== step $name"
-  if "$@" 2>&1 | tee "$REPORT/$name.log"; then
-    record "$name" ok $((SECONDS - start))
-  else
-    record "$name" failed $((SECONDS - start))
-    FAILED=$name
-  fi
+# the engine mounts /etc/hosts read-only: an Ingress host is resolved per request instead
+http_code() {
+  local resolve=()
+  if [ -n "$INGRESS_HOST" ]; then resolve=(--resolve "$INGRESS_HOST:$HOST_PORT:127.0.0.1"); fi
+  curl -s "\${resolve[@]}" -o /dev/null -w '%{http_code}' "$1"
 }
 
 start_docker() {
@@ -152,31 +217,7 @@ install_ingress() {
   kubectl -n ingress-nginx rollout status deployment/ingress-nginx-controller --timeout="$TIMEOUT"
 }
 
-apply_overlay() {
-  # the admission webhook of ingress-nginx may need a few seconds after its rollout
-  local i
-  for i in 1 2 3 4 5 6; do
-    if kubectl apply -k "$OVERLAY"; then return 0; fi
-    echo "apply failed (attempt $i), retrying in 10s"; sleep 10
-  done
-  return 1
-}
-
-rollout() {
-  local d
-  for d in "\${DEPLOYMENTS[@]}"; do
-    kubectl -n "\${d%%/*}" rollout status "deployment/\${d#*/}" --timeout="$TIMEOUT" || return 1
-  done
-  # the engine mounts /etc/hosts read-only: an Ingress host is resolved per request instead
-  local code="" resolve=()
-  if [ -n "$INGRESS_HOST" ]; then resolve=(--resolve "$INGRESS_HOST:$HOST_PORT:127.0.0.1"); fi
-  for _ in $(seq 1 60); do
-    code=$(curl -s "\${resolve[@]}" -o /dev/null -w '%{http_code}' "$BASE_URL/health" || true)
-    if [ "$code" = "200" ]; then echo "ingress answers $BASE_URL/health with 200"; return 0; fi
-    sleep 2
-  done
-  echo "ingress did not answer $BASE_URL/health with 200 (last: $code)"; return 1
-}
+${sharedClusterSteps()}
 
 e2e() {
   local pkgs="nodejs npm"
@@ -185,13 +226,7 @@ e2e() {
   apk add --no-cache $pkgs > /dev/null || return 1
   local chromium=""
   if [ "$BROWSER" = 1 ]; then chromium=$(command -v chromium || command -v chromium-browser || true); fi
-  cd "$E2E_DIR" || return 1
-  npm ci --no-audit --no-fund || return 1
-  if [ "$BROWSER" = 1 ]; then
-    BASE_URL="$BASE_URL" E2E_ARTIFACTS="$REPORT/e2e-artifacts" CHROMIUM_PATH="$chromium" npx vitest run
-  else
-    BASE_URL="$BASE_URL" E2E_ARTIFACTS="$REPORT/e2e-artifacts" E2E_SKIP_BROWSER=1 npx vitest run
-  fi
+  run_e2e "$chromium"
 }
 
 collect_diagnostics() {
@@ -203,14 +238,7 @@ collect_diagnostics() {
       echo "### docker"; docker ps -a; docker images
       return 0
     fi
-    echo "### nodes"; kubectl get nodes -o wide
-    echo "### pods"; kubectl get pods -A -o wide
-    echo "### events"; kubectl get events -A --sort-by=.lastTimestamp | tail -n 80
-    for d in "\${DEPLOYMENTS[@]}"; do
-      echo "### deployment $d"; kubectl -n "\${d%%/*}" describe "deployment/\${d#*/}" | tail -n 40
-      echo "### logs $d"; kubectl -n "\${d%%/*}" logs "deployment/\${d#*/}" --all-containers --tail=200
-      echo "### previous logs $d"; kubectl -n "\${d%%/*}" logs "deployment/\${d#*/}" --all-containers --previous --tail=50
-    done
+    kube_diagnostics
     echo "### ingress-nginx"; kubectl -n ingress-nginx logs deployment/ingress-nginx-controller --tail=80
   } > "$REPORT/diagnostics.txt" 2>&1
 }
@@ -253,6 +281,79 @@ run_step ${K3D_STEPS[3]} install_ingress
 run_step ${K3D_STEPS[4]} apply_overlay
 run_step ${K3D_STEPS[5]} rollout
 run_step ${K3D_STEPS[6]} e2e
+`
+}
+
+export interface ClusterTestScriptParams {
+  /** the URL the e2e suite runs against (the cluster's Ingress as seen from the test container) */
+  baseUrl: string
+  rolloutTimeout: string
+  deployments: DeploymentRef[]
+  overlayDir: string
+  e2eDir: string
+  reportDir: string
+}
+
+/**
+ * testOnCluster's script, for a container with kubectl, Node and the kubeconfig: the cluster answers,
+ * the overlay applied, rollouts awaited and the ingress answering, the e2e suite (HTTP checks) against
+ * `baseUrl`; diagnostics on failure. The same steps as testOnK3d's second half (sharedClusterSteps);
+ * the cluster is the caller's: nothing here creates or deletes it. Exits 0 only when every step passed.
+ */
+export function clusterTestScript(p: ClusterTestScriptParams): string {
+  checkDeployments(p.deployments)
+  const u = new URL(p.baseUrl)
+  if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error(`baseUrl: http:// or https:// only (got ${u.protocol})`)
+  const q = shellQuote
+  const deployments = p.deployments.map((d) => q(`${d.namespace}/${d.name}`)).join(" ")
+  return `#!/usr/bin/env bash
+# Generated by .dagger/src/scripts.ts (testOnCluster).
+set -uo pipefail
+# as a non-root user, with a umask that lets it enter what it creates (vitest's temp folders)
+umask 022
+echo "umask $(umask), user $(id -u), TMPDIR \${TMPDIR:-unset}"
+REPORT=${q(p.reportDir)}
+BASE_URL=${q(p.baseUrl.replace(/\/+$/, ""))}
+TIMEOUT=${q(p.rolloutTimeout)}
+OVERLAY=${q(p.overlayDir)}
+E2E_DIR=${q(p.e2eDir)}
+BROWSER=0
+DEPLOYMENTS=(${deployments})
+
+mkdir -p "$REPORT"
+: > "$REPORT/steps.log"
+: > "$REPORT/diagnostics.txt"
+FAILED=""
+
+${STEP_RUNNER}
+
+# no curl in the Node image: Node's own fetch
+http_code() {
+  node -e 'fetch(process.argv[1], { signal: AbortSignal.timeout(5000) }).then((r) => console.log(r.status), () => console.log(0))' "$1"
+}
+
+check_cluster() {
+  kubectl version --request-timeout=20s || { echo "cannot reach the Kubernetes API at $(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}' 2>/dev/null)"; return 1; }
+  kubectl get nodes -o wide
+}
+
+${sharedClusterSteps()}
+
+finish() {
+  if [ -n "$FAILED" ]; then
+    { echo "### failed step: $FAILED (last 80 lines)"; tail -n 80 "$REPORT/$FAILED.log"
+      if kubectl version --request-timeout=10s > /dev/null 2>&1; then kube_diagnostics; fi
+    } > "$REPORT/diagnostics.txt" 2>&1
+    exit 1
+  fi
+  exit 0
+}
+trap finish EXIT
+
+run_step ${CLUSTER_STEPS[0]} check_cluster
+run_step ${CLUSTER_STEPS[1]} apply_overlay
+run_step ${CLUSTER_STEPS[2]} rollout
+run_step ${CLUSTER_STEPS[3]} run_e2e
 `
 }
 

@@ -111,19 +111,24 @@ export function validateRegistryHost(value: string): string {
   return v
 }
 
-/** deployAks --smoke-url: an absolute http(s) URL without credentials, query or fragment; no trailing slash. */
-export function validateSmokeUrl(value: string): string {
+/** An absolute http(s) URL without credentials, query or fragment; returned without a trailing slash. */
+export function validateHttpUrl(argName: string, value: string): string {
   const v = value.trim()
   let u: URL
   try {
     u = new URL(v)
   } catch {
-    throw new Error(`smokeUrl: not a URL (got "${v.slice(0, 200)}")`)
+    throw new Error(`${argName}: not a URL (got "${v.slice(0, 200)}")`)
   }
-  if (u.protocol !== "https:" && u.protocol !== "http:") throw new Error(`smokeUrl: http:// or https:// only (got ${u.protocol})`)
-  if (u.username || u.password) throw new Error("smokeUrl: no credentials in the URL")
-  if (u.search || u.hash) throw new Error("smokeUrl: no query or fragment")
+  if (u.protocol !== "https:" && u.protocol !== "http:") throw new Error(`${argName}: http:// or https:// only (got ${u.protocol})`)
+  if (u.username || u.password) throw new Error(`${argName}: no credentials in the URL`)
+  if (u.search || u.hash) throw new Error(`${argName}: no query or fragment`)
   return `${u.origin}${u.pathname.replace(/\/+$/, "")}`
+}
+
+/** deployAks --smoke-url. */
+export function validateSmokeUrl(value: string): string {
+  return validateHttpUrl("smokeUrl", value)
 }
 
 /** The smoke test's default URL: https:// and the first Ingress host of the deployed overlay. */

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest"
 import { REPO } from "./lib/engine.js"
 import { moduleIntrospection, type ArgDef } from "./lib/introspect.js"
 
-const FUNCTIONS = ["buildBackend", "buildUi", "composeUp", "testOnK3d", "deployAks", "test", "lint", "renderManifests"]
+const FUNCTIONS = ["buildBackend", "buildUi", "composeUp", "testOnK3d", "testOnCluster", "deployAks", "test", "lint", "renderManifests"]
 
 interface DocArg { name: string; optional: boolean; default?: string }
 

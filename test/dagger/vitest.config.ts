@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     include: ["**/*.test.ts"],
+    // *.cluster.test.ts need the live test cluster (scripts/test-cluster.sh sets MYDOCS_CLUSTER_NODE)
+    exclude: ["**/node_modules/**", ...(process.env.MYDOCS_CLUSTER_NODE ? [] : ["**/*.cluster.test.ts"])],
     fileParallelism: false,
     testTimeout: 20 * 60_000,
     hookTimeout: 10 * 60_000,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
 import {
+  CLUSTER_STEPS,
   firstProblem,
   formatDeployReport,
   formatK3dReport,
@@ -86,5 +87,25 @@ describe("formatDeployReport", () => {
     const same = formatDeployReport({ dryRun: false, event: "local", target: "AKS x", images, secretKeys: [],
       secretSource: "unchanged", skippedEmpty: [], body: "" })
     expect(same).toContain("left unchanged")
+  })
+})
+
+describe("the testOnCluster report (its own steps)", () => {
+  const cluster = (log: string, exitCode = 0): K3dRunReport => ({
+    cluster: "mydocs-test", baseUrl: "http://172.17.0.2:8000", steps: parseStepLog(log), exitCode, diagnostics: "",
+    expectedSteps: CLUSTER_STEPS, title: "testOnCluster",
+  })
+  const ok = CLUSTER_STEPS.map((s) => `STEP ${s} ok 1`).join("\n")
+  it("passes on its four steps, without testOnK3d's cluster steps", () => {
+    const r = cluster(ok)
+    expect(reportPassed(r)).toBe(true)
+    expect(formatK3dReport(r)).toMatch(/^testOnCluster: PASSED \(cluster mydocs-test, e2e against http:\/\/172.17.0.2:8000\)/)
+    // the same log judged as testOnK3d's misses its steps
+    expect(reportPassed({ ...r, expectedSteps: undefined })).toBe(false)
+  })
+  it("names a missing step of its own", () => {
+    const r = cluster(ok.replace("STEP e2e ok 1", ""))
+    expect(reportPassed(r)).toBe(false)
+    expect(firstProblem(r)).toBe('step "e2e" never ran')
   })
 })

@@ -5,6 +5,7 @@ import { resolve } from "node:path"
 import { describe, expect, it } from "vitest"
 import { K3D_STEPS } from "../../../.dagger/src/report.js"
 import {
+  clusterTestScript,
   deployScript,
   previousRevisions,
   rollbackScript,
@@ -183,5 +184,44 @@ describe("ferretdbBuildScript", () => {
   })
   it("refuses a version that is not vX.Y.Z", () => {
     expect(() => ferretdbBuildScript("latest", "/b", "/o")).toThrow(/version/)
+  })
+})
+
+describe("clusterTestScript (testOnCluster)", () => {
+  const base = {
+    baseUrl: "http://172.17.0.2:8000/",
+    rolloutTimeout: "180s",
+    deployments: [{ namespace: "mydocs", name: "backend" }, { namespace: "mydocs", name: "ui" }],
+    overlayDir: "/src/deploy/k8s/overlays/k3d",
+    e2eDir: "/work/test/e2e",
+    reportDir: "/work/report",
+  }
+  it("checks the cluster, applies, awaits the rollouts and runs the e2e suite; never creates or deletes a cluster", () => {
+    const s = clusterTestScript(base)
+    syntaxOk("bash", s)
+    const order = ["run_step check-cluster check_cluster", "run_step apply-overlay apply_overlay", "run_step rollout rollout", "run_step e2e run_e2e"]
+    let at = -1
+    for (const o of order) {
+      const i = s.indexOf(o)
+      expect(i, o).toBeGreaterThan(at)
+      at = i
+    }
+    expect(s).toContain("BASE_URL='http://172.17.0.2:8000'")
+    expect(s).toContain("DEPLOYMENTS=('mydocs/backend' 'mydocs/ui')")
+    expect(s).toContain("E2E_SKIP_BROWSER=1")
+    expect(s).not.toMatch(/k3d cluster (create|delete)|kubectl delete/)
+    // the same step functions as testOnK3d
+    const k3d = k3dTestScript({
+      cluster: "c", k3sImage: "k", hostPort: 8081, ingressHost: null, rolloutTimeout: "1s", deployments: base.deployments,
+      images: [{ tarball: "/i.tar", ref: "i:t" }], ingressManifest: "/m", ingressManifestError: null, overlayDir: "/o",
+      e2eDir: "/e", browser: false, reportDir: "/r",
+    })
+    for (const fn of ["apply_overlay() {", "rollout() {", "run_e2e() {", "kube_diagnostics() {"]) {
+      expect(s.slice(s.indexOf(fn), s.indexOf("\n}\n", s.indexOf(fn)))).toBe(k3d.slice(k3d.indexOf(fn), k3d.indexOf("\n}\n", k3d.indexOf(fn))))
+    }
+  })
+  it("refuses a non-http base URL and no Deployment", () => {
+    expect(() => clusterTestScript({ ...base, baseUrl: "file:///etc/passwd" })).toThrow(/http/)
+    expect(() => clusterTestScript({ ...base, deployments: [] })).toThrow(/no Deployment/)
   })
 })
