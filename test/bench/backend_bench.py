@@ -4,6 +4,9 @@ In ONE run, against the real service (uvicorn from .venv, `mydocs.backend.app:cr
 backend, a real FerretDB started here unless MONGO_URL is given), it measures side by side:
   1. upload throughput (MB/s, median of a few repetitions) for 1 MiB and 100 MiB files, and a raw disk write
      (write + fsync) of the same bytes into the same file system, interleaved with the uploads; reported as a ratio;
+     then where one 1 MiB upload's time goes: the API upload beside the same client's upload of the same body to
+     a bare ASGI app under the same uvicorn (the HTTP transfer alone), the backend's store_managed run in-process
+     without HTTP (file, sidecar and record made durable), one FerretDB insert alone, and the raw write;
   2. the backend's peak RSS (VmHWM of the uvicorn process and any children, reset just before the phase) while
      4 clients upload 100 MiB each at once; target <= 200 MiB, printed as PASS/FAIL;
   3. GET /health requests per second over a bounded number of requests (and a time cap) from concurrent clients;
@@ -208,6 +211,108 @@ async def bench_uploads(client: httpx.AsyncClient, pid: int, raw_dir: Path, seed
             await asyncio.to_thread(raw_disk_write, raw_dir, p)
         raw_rates.append(mb / (time.perf_counter() - t))
     return api_rates, raw_rates, server_cpu / (mb * reps), client_cpu / (mb * reps)
+
+
+# A bare ASGI app under the same uvicorn (httptools + uvloop picked the same way as for the backend): it reads the
+# whole request body and throws it away. Timing the bench client's very same upload against it gives what the HTTP
+# transfer alone costs, beside the backend's upload of the same bytes.
+DRAIN_APP = """
+import sys, uvicorn
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            m = await receive()
+            await send({"type": m["type"] + ".complete"})
+            if m["type"] == "lifespan.shutdown":
+                return
+    n, more = 0, True
+    while more:
+        m = await receive()
+        n += len(m.get("body", b""))
+        more = m.get("more_body", False)
+    body = b'{"read": %d}' % n
+    await send({"type": "http.response.start", "status": 201,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]})
+    await send({"type": "http.response.body", "body": body})
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
+"""
+
+
+async def bench_small_breakdown(client: httpx.AsyncClient, raw_dir: Path, work: Path, mongo_url: str, db_name: str,
+                                seeds: Seeds, files: int) -> dict:
+    """Where one 1 MiB upload's time goes, each step timed `files` times in a row in this run (medians, ms):
+    the raw write + fsync; the API upload; the same upload (same client, same body) to a bare ASGI app that only
+    reads the body (the HTTP transfer alone); the backend's own work for one document without HTTP
+    (`DocumentService.store_managed` in this process from bytes in memory: the durable file, sidecar and
+    record, against the same FerretDB and file system); and one insert of such a record alone."""
+    from mydocs.backend.context import AppContext
+    from mydocs.services.documents import DocumentService
+    from mydocs.settings import load_settings
+
+    from mydocs.storage.local import LocalStorage
+
+    out: dict[str, list[float]] = {"raw": [], "api": [], "http": [], "service": [], "insert": [], "files": []}
+    port = free_port()
+    log = work / "drain.log"
+    with log.open("wb") as f:
+        drain = subprocess.Popen([sys.executable, "-c", DRAIN_APP, str(port)], stdout=f, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, start_new_session=True)
+    (work / "svc" / "fs").mkdir(parents=True)
+    settings = load_settings({"MONGO_URL": mongo_url, "MONGO_DB_NAME": db_name + "_svc",
+                              "DATA_FOLDER": str(work / "svc" / "data"), "CONFIG_ROOT": str(work / "svc" / "config"),
+                              "MYDOCS_STORAGE_BACKEND": "local"})
+    ctx = AppContext(settings)
+    try:
+        wait_port(port, drain, "bare ASGI app", log)
+        await ctx.start()
+        service = DocumentService(ctx)
+        fs = LocalStorage(work / "svc" / "fs")
+        await fs.open()
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=900) as bare:
+            for i in range(files + 1):  # the first round warms up and is not counted
+                p, q, r = seeds.payload(MIB), seeds.payload(MIB), seeds.payload(MIB)
+                t0 = time.perf_counter()
+                await upload_one(client, p, f"breakdown-{i}.bin")
+                t1 = time.perf_counter()
+                await asyncio.to_thread(raw_disk_write, raw_dir, p)
+                t2 = time.perf_counter()
+                body = MultipartBody([("file", "files", f"breakdown-{i}.bin", "application/octet-stream", q.chunks())])
+                resp = await bare.post("/", content=body.stream(), headers={"Content-Type": body.content_type})
+                if resp.status_code != 201:
+                    raise RuntimeError(f"bare ASGI app answered {resp.status_code}")
+                t3 = time.perf_counter()
+
+                async def chunks(payload: Payload = r):
+                    for chunk in payload.chunks():
+                        yield chunk
+
+                stored = await service.store_managed(chunks(), filename=f"breakdown-{i}.bin",
+                                                     declared_type="application/octet-stream", tags=[],
+                                                     source="upload", max_bytes=None)
+                t4 = time.perf_counter()
+                probe = {**stored.document, "_id": f"probe{i:027d}", "sha256": f"{i:064x}"}
+                probe.pop("id")
+                await ctx.db["documents"].insert_one(probe)  # the same collection and indexes as a real record
+                t5 = time.perf_counter()
+                # the file and sidecar steps alone, overlapped as store_managed does them, without the database
+                doc = stored.document["id"][::-1]
+                staged = await fs.stage_stream(f"{doc[:2]}/{doc}/f.bin", chunks())
+                side = asyncio.ensure_future(fs.stage_bytes(f"{doc[:2]}/{doc}.metadata.json", b"{}" * 200))
+                await asyncio.gather(staged.commit(), side)
+                await side.result().commit()
+                t6 = time.perf_counter()
+                if i:
+                    for k, a, b in (("api", t0, t1), ("raw", t1, t2), ("http", t2, t3), ("service", t3, t4),
+                                    ("insert", t4, t5), ("files", t5, t6)):
+                        out[k].append((b - a) * 1000)
+    finally:
+        stop_group(drain)
+        try:
+            await ctx.db.client.drop_database(db_name + "_svc")
+        except Exception:
+            pass
+        await ctx.stop()
+    return {k: statistics.median(v) for k, v in out.items()}
 
 
 async def bench_concurrent(base: str, pid: int, seeds: Seeds, size: int, clients: int) -> dict:
@@ -442,6 +547,18 @@ async def run(args: argparse.Namespace) -> None:
                       f"{', '.join(f'{p:.2f}' for p in pairs)})")
                 print(f"  CPU per MB uploaded: backend {server_cpu * 1000:.1f} ms, bench client "
                       f"{client_cpu * 1000:.1f} ms")
+
+            b = await bench_small_breakdown(client, raw_dir, work, mongo_url, db_name, seeds, small_files)
+            print(f"where a 1 MiB upload's time goes ({small_files} rounds, each step one after the other, medians)")
+            print(f"  raw write + fsync                      {b['raw']:7.2f} ms")
+            print(f"  upload through the API                 {b['api']:7.2f} ms  (ratio raw/API {b['raw'] / b['api']:.2f})")
+            print(f"  the same upload to a bare ASGI app     {b['http']:7.2f} ms  (HTTP only: the bench client, "
+                  f"uvicorn, reading the body; ratio raw/this {b['raw'] / b['http']:.2f})")
+            print(f"  store_managed in-process, no HTTP      {b['service']:7.2f} ms  (file, sidecar and record durable)")
+            print(f"    its steps alone: file + sidecar durable, overlapped, no database {b['files']:.2f} ms; "
+                  f"one FerretDB insert of such a record {b['insert']:.2f} ms")
+            print(f"  HTTP only + store_managed              {b['http'] + b['service']:7.2f} ms  "
+                  f"(ratio raw/this {b['raw'] / (b['http'] + b['service']):.2f})")
 
         c = await bench_concurrent(base, server.pid, seeds, big, 4)
         peak_mib = c["hwm"] / 1024
