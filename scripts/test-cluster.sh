@@ -7,8 +7,9 @@
 #      image tag detected and undone,
 #   3. the e2e suite (test/e2e) against the Ingress: SPA, deep link, /health, 100 MiB up and down
 #      byte-identical, 100 MiB + 1 refused with 413, Chromium,
-#   4. the Dagger module's testOnCluster on the engine v0.21.8 (scripts/dagger-engine.sh; started for it
-#      when not running) against this cluster at the node's address (test/dagger/cluster.cluster.test.ts),
+#   4. the Dagger module on the engine v0.21.8 (scripts/dagger-engine.sh; started for it when not
+#      running) against this cluster at the node's address: testOnCluster, and deployAks's Kubernetes
+#      step with its rollback (test/dagger/cluster.cluster.test.ts, deploy.cluster.test.ts),
 #   5. persistence across the deletion of the backend pod (seed, delete, wait, verify),
 #   6. `bash scripts/cluster.sh down`: always, on success or failure (CLUSTER_KEEP=1 leaves it up).
 # Needs what .ci/run provisions (Docker engine with BuildKit, debootstrap, Go, gcc, kubectl, npm, Chromium).
@@ -56,13 +57,15 @@ npx vitest run --root test/pipeline k8s/live.cluster.test.ts || die "the live-cl
 log "3/5 the e2e suite against the Ingress ($BASE_URL)"
 mkdir -p "$ARTIFACTS"
 (cd test/e2e && BASE_URL="$BASE_URL" E2E_ARTIFACTS="$ARTIFACTS" npx vitest run) || die "e2e suite failed against the cluster's Ingress"
+# deployAks's smoke subset (read-only) as its container runs it
+(cd test/e2e && BASE_URL="$BASE_URL" E2E_SKIP_BROWSER=1 E2E_ARTIFACTS="$ARTIFACTS/smoke" npm run --silent smoke) || die "the smoke subset failed against the Ingress"
 
-log "4/5 the module's testOnCluster on the Dagger engine against this cluster"
+log "4/5 the module's testOnCluster and deploy step on the Dagger engine against this cluster"
 engine_started=0
 bash scripts/dagger-engine.sh env >/dev/null 2>&1 || engine_started=1
 eval "$(bash scripts/dagger-engine.sh up)"
 [[ -d node_modules/@dagger.io/dagger ]] || die "root node_modules lack @dagger.io/dagger (npm ci)"
-npx vitest run --root test/dagger cluster.cluster.test.ts || die "testOnCluster on the engine failed"
+npx vitest run --root test/dagger cluster.cluster.test.ts deploy.cluster.test.ts || die "the module's testOnCluster / deploy step on the engine failed"
 if [[ $engine_started == 1 ]]; then bash scripts/dagger-engine.sh down; engine_started=0; fi
 
 log "5/5 persistence across a backend pod deletion"
