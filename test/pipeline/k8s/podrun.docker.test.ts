@@ -56,7 +56,8 @@ describe("the k3d pods under their security context, with Docker (MYDOCS_POD_RUN
     const deadline = Date.now() + 90_000
     for (;;) {
       try {
-        const r = await fetch(`${base}/health/ready`)
+        // bounded: a request that hangs must not eat the hook's time (the deadline then reports the logs)
+        const r = await fetch(`${base}/health/ready`, { signal: AbortSignal.timeout(5_000) })
         if (r.status === 200) break
       } catch {
         // not up yet
