@@ -233,6 +233,8 @@ write_kubeconfig() {
 }
 node_ip() { docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$NODE"; }
 wait_node_ready() {
+  # `kubectl wait` fails at once on a node not registered yet: wait for the kubelet to register it first
+  local _; for _ in $(seq 120); do kc get node "$NODE_NAME" >/dev/null 2>&1 && break; sleep 1; done
   kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=120s >/dev/null 2>&1 \
     || { kc describe node "$NODE_NAME" >&2 || true; show_logs; die "node $NODE_NAME did not become Ready"; }
 }
