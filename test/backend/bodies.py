@@ -45,7 +45,8 @@ class MultipartBody:
     def content_type(self) -> str:
         return f"multipart/form-data; boundary={self.boundary}"
 
-    async def stream(self) -> AsyncIterator[bytes]:
+    def _pieces(self) -> Iterable[bytes | Payload | Iterable[bytes]]:
+        """The body in order: framing as bytes, each file part's data as it was given (chunks or a Payload)."""
         for part in self.parts:
             yield f"--{self.boundary}\r\n".encode()
             if part[0] == "field":
@@ -58,10 +59,29 @@ class MultipartBody:
                 if ctype:
                     head += f"Content-Type: {ctype}\r\n"
                 yield (head + "\r\n").encode("utf-8")
-                for chunk in chunks:
-                    yield chunk
+                yield chunks
                 yield b"\r\n"
         yield f"--{self.boundary}--\r\n".encode()
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        for piece in self._pieces():
+            if isinstance(piece, bytes):
+                yield piece
+            else:
+                for chunk in piece.chunks() if isinstance(piece, Payload) else piece:
+                    yield chunk
+
+    def content_length(self) -> int:
+        """The body's size up front (as browsers and curl send it); every file part's data must be a Payload."""
+        total = 0
+        for piece in self._pieces():
+            if isinstance(piece, bytes):
+                total += len(piece)
+            elif isinstance(piece, Payload):
+                total += piece.size
+            else:
+                raise TypeError("content_length needs each file part's data as a Payload (its size is known)")
+        return total
 
 
 async def upload(client, *files: tuple[str, bytes | Payload], tags: str | None = None,

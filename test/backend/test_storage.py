@@ -194,6 +194,31 @@ async def test_staged_stream_and_bytes_commit_and_abort(storage: StorageBackend)
         assert not (storage.root / "st").exists()
 
 
+async def test_local_stream_starts_writeback_of_every_byte_in_order(tmp_path, monkeypatch):
+    """Each buffer is handed to the kernel's writeback (sync_file_range) at the offset it was written at, and
+    the hash, computed in another thread beside the write, is that of the bytes in file order."""
+    import mydocs.storage.local as local
+
+    assert local._sync_file_range is not None, "sync_file_range not found in libc on Linux"
+    calls: list[tuple[int, int]] = []
+    real = local.start_writeback
+
+    def spy(fd: int, offset: int, length: int) -> None:
+        calls.append((offset, length))
+        real(fd, offset, length)
+
+    monkeypatch.setattr(local, "start_writeback", spy)
+    storage = LocalStorage(tmp_path / "r")
+    await storage.open()
+    data = os.urandom(5 * 1024 * 1024 + 333)
+    res = await storage.write_stream("wb/x/file.bin", chunks_of(data, 300_001))  # odd chunks: uneven buffers
+    assert (res.size, res.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    assert await storage.read_bytes("wb/x/file.bin") == data
+    assert calls[0][0] == 0 and sum(n for _, n in calls) == len(data)
+    assert all(a + n == b for (a, n), (b, _) in zip(calls, calls[1:])), calls
+    local.start_writeback(-1, 0, 4096)  # advisory: a failing call (EBADF) is ignored, never raised
+
+
 async def test_local_staged_abort_waits_for_a_write_in_flight(tmp_path):
     """An abort while the last write still runs in a pool thread (the request was cancelled) waits for it,
     then removes the temp file: no descriptor is closed under a writing thread, nothing is left."""

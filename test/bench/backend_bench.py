@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import json
 import os
 import platform
 import shutil
@@ -168,16 +169,73 @@ class Seeds:
         return Payload(size, seed=self.n)
 
 
-async def upload_one(client: httpx.AsyncClient, payload: Payload, name: str) -> None:
-    body = MultipartBody([("file", "files", name, "application/octet-stream", payload.chunks())])
-    r = await client.post("/api/v1/documents/upload", content=body.stream(),
-                          headers={"Content-Type": body.content_type})
-    if r.status_code != 201:
-        raise RuntimeError(f"upload of {name} answered {r.status_code}: {r.text[:300]}")
-    result = r.json()["results"][0]
+class RawConnection:
+    """One keep-alive HTTP/1.1 connection on asyncio streams: a client that costs little CPU (httpx spends several
+    times the backend's CPU per small request, and ~4.7 ms per MB it uploads, so it would measure itself)."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def __aenter__(self) -> RawConnection:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            await self.writer.wait_closed()
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        assert self.writer is not None
+        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n\r\n".encode())
+        return await self._answer("GET", path)
+
+    async def post(self, path: str, body: MultipartBody) -> tuple[int, bytes]:
+        """POST a multipart body with its Content-Length, streamed: each chunk written once the socket drained."""
+        assert self.writer is not None
+        self.writer.write(f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: "
+                          f"{body.content_type}\r\nContent-Length: {body.content_length()}\r\n\r\n".encode())
+        async for chunk in body.stream():
+            self.writer.write(chunk)
+            await self.writer.drain()
+        return await self._answer("POST", path)
+
+    async def _answer(self, method: str, path: str) -> tuple[int, bytes]:
+        assert self.reader is not None
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+        if "content-length" not in headers:
+            raise RuntimeError(f"{method} {path}: no Content-Length in the answer ({lines[0]})")
+        return status, await self.reader.readexactly(int(headers["content-length"]))
+
+
+async def upload_one(client: httpx.AsyncClient | RawConnection, payload: Payload, name: str,
+                     path: str = "/api/v1/documents/upload") -> dict:
+    """One streamed multipart upload: with httpx, chunked from a generator; with a RawConnection, with its
+    Content-Length up front, as browsers (FormData) and curl -F send it. Checks the stored bytes' sha256."""
+    body = MultipartBody([("file", "files", name, "application/octet-stream", payload)])
+    if isinstance(client, RawConnection):
+        status, raw = await client.post(path, body)
+        text = raw.decode("utf-8", "replace")
+    else:
+        r = await client.post(path, content=body.stream(), headers={"Content-Type": body.content_type})
+        status, text = r.status_code, r.text
+    if status != 201:
+        raise RuntimeError(f"upload of {name} to {path} answered {status}: {text[:300]}")
+    answer = json.loads(text)
+    if path != "/api/v1/documents/upload":  # the bare ASGI app: it answers how many bytes it read
+        if answer.get("read") != body.content_length():
+            raise RuntimeError(f"the bare ASGI app read {answer} of a {body.content_length()}-byte body")
+        return answer
+    result = answer["results"][0]
     doc = result.get("document") or {}
     if doc.get("sha256") != payload.sha256 or doc.get("size") != payload.size:
         raise RuntimeError(f"upload of {name} stored different bytes: {result}")
+    return answer
 
 
 def raw_disk_write(folder: Path, payload: Payload) -> None:
@@ -190,7 +248,7 @@ def raw_disk_write(folder: Path, payload: Payload) -> None:
     path.unlink()
 
 
-async def bench_uploads(client: httpx.AsyncClient, pid: int, raw_dir: Path, seeds: Seeds, size: int, files: int,
+async def bench_uploads(client: httpx.AsyncClient | RawConnection, pid: int, raw_dir: Path, seeds: Seeds, size: int, files: int,
                         reps: int) -> tuple[list[float], list[float], float, float]:
     """`reps` repetitions; each uploads `files` files of `size` bytes one after the other, then writes the very
     same bytes raw (write + fsync per file). Returns the MB/s of each repetition (api, raw), and the backend's and
@@ -238,11 +296,11 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", a
 """
 
 
-async def bench_small_breakdown(client: httpx.AsyncClient, raw_dir: Path, work: Path, mongo_url: str, db_name: str,
-                                seeds: Seeds, files: int) -> dict:
+async def bench_small_breakdown(client: RawConnection, httpx_client: httpx.AsyncClient, raw_dir: Path, work: Path,
+                                mongo_url: str, db_name: str, seeds: Seeds, files: int) -> dict:
     """Where one 1 MiB upload's time goes, each step timed `files` times in a row in this run (medians, ms):
-    the raw write + fsync; the API upload; the same upload (same client, same body) to a bare ASGI app that only
-    reads the body (the HTTP transfer alone); the backend's own work for one document without HTTP
+    the raw write + fsync; the API upload (the raw client); the same kind of upload to a bare ASGI app that only
+    reads the body (the HTTP transfer alone), from the raw client and from httpx; the backend's own work for one document without HTTP
     (`DocumentService.store_managed` in this process from bytes in memory: the durable file, sidecar and
     record, against the same FerretDB and file system); and one insert of such a record alone."""
     from mydocs.backend.context import AppContext
@@ -251,7 +309,7 @@ async def bench_small_breakdown(client: httpx.AsyncClient, raw_dir: Path, work: 
 
     from mydocs.storage.local import LocalStorage
 
-    out: dict[str, list[float]] = {"raw": [], "api": [], "http": [], "service": [], "insert": [], "files": []}
+    out: dict[str, list[float]] = {k: [] for k in ("raw", "api", "http", "http_httpx", "service", "insert", "files")}
     port = free_port()
     log = work / "drain.log"
     with log.open("wb") as f:
@@ -268,43 +326,49 @@ async def bench_small_breakdown(client: httpx.AsyncClient, raw_dir: Path, work: 
         service = DocumentService(ctx)
         fs = LocalStorage(work / "svc" / "fs")
         await fs.open()
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=900) as bare:
+        async with RawConnection("127.0.0.1", port) as bare, \
+                httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=900) as bare_httpx:
             for i in range(files + 1):  # the first round warms up and is not counted
-                p, q, r = seeds.payload(MIB), seeds.payload(MIB), seeds.payload(MIB)
-                t0 = time.perf_counter()
-                await upload_one(client, p, f"breakdown-{i}.bin")
-                t1 = time.perf_counter()
-                await asyncio.to_thread(raw_disk_write, raw_dir, p)
-                t2 = time.perf_counter()
-                body = MultipartBody([("file", "files", f"breakdown-{i}.bin", "application/octet-stream", q.chunks())])
-                resp = await bare.post("/", content=body.stream(), headers={"Content-Type": body.content_type})
-                if resp.status_code != 201:
-                    raise RuntimeError(f"bare ASGI app answered {resp.status_code}")
-                t3 = time.perf_counter()
+                p, q, q2, r = (seeds.payload(MIB) for _ in range(4))
 
                 async def chunks(payload: Payload = r):
                     for chunk in payload.chunks():
                         yield chunk
 
+                times = {}
+                t = time.perf_counter()
+
+                def lap(step: str) -> None:
+                    nonlocal t
+                    now = time.perf_counter()
+                    times[step], t = (now - t) * 1000, now
+
+                await upload_one(client, p, f"breakdown-{i}.bin")
+                lap("api")
+                await asyncio.to_thread(raw_disk_write, raw_dir, p)
+                lap("raw")
+                await upload_one(bare, q, f"breakdown-{i}.bin", path="/")
+                lap("http")
+                await upload_one(bare_httpx, q2, f"breakdown-{i}.bin", path="/")
+                lap("http_httpx")
                 stored = await service.store_managed(chunks(), filename=f"breakdown-{i}.bin",
                                                      declared_type="application/octet-stream", tags=[],
                                                      source="upload", max_bytes=None)
-                t4 = time.perf_counter()
+                lap("service")
                 probe = {**stored.document, "_id": f"probe{i:027d}", "sha256": f"{i:064x}"}
                 probe.pop("id")
                 await ctx.db["documents"].insert_one(probe)  # the same collection and indexes as a real record
-                t5 = time.perf_counter()
+                lap("insert")
                 # the file and sidecar steps alone, overlapped as store_managed does them, without the database
                 doc = stored.document["id"][::-1]
                 staged = await fs.stage_stream(f"{doc[:2]}/{doc}/f.bin", chunks())
                 side = asyncio.ensure_future(fs.stage_bytes(f"{doc[:2]}/{doc}.metadata.json", b"{}" * 200))
                 await asyncio.gather(staged.commit(), side)
                 await side.result().commit()
-                t6 = time.perf_counter()
+                lap("files")
                 if i:
-                    for k, a, b in (("api", t0, t1), ("raw", t1, t2), ("http", t2, t3), ("service", t3, t4),
-                                    ("insert", t4, t5), ("files", t5, t6)):
-                        out[k].append((b - a) * 1000)
+                    for k, ms in times.items():
+                        out[k].append(ms)
     finally:
         stop_group(drain)
         try:
@@ -337,36 +401,6 @@ async def bench_concurrent(base: str, pid: int, seeds: Seeds, size: int, clients
     return {"cpu_ms_per_mb": cpu * 1000 / (size * clients / 1e6), "before": before, "hwm": tree_kib(pid, "VmHWM"), "sampled": sampled, "reset": reset,
             "hwm_after_reset": hwm_after_reset, "procs": len(process_tree(pid)),
             "rate": size * clients / 1e6 / elapsed, "seconds": elapsed}
-
-
-class RawConnection:
-    """One keep-alive HTTP/1.1 connection on asyncio streams: a load generator that costs the client little CPU
-    (httpx spends several times the backend's CPU per small request, so it would measure itself)."""
-
-    def __init__(self, host: str, port: int):
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def __aenter__(self) -> RawConnection:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            await self.writer.wait_closed()
-
-    async def get(self, path: str) -> tuple[int, bytes]:
-        assert self.reader is not None and self.writer is not None
-        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n\r\n".encode())
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
-        if "content-length" not in headers:
-            raise RuntimeError(f"GET {path}: no Content-Length in the answer ({lines[0]})")
-        return status, await self.reader.readexactly(int(headers["content-length"]))
 
 
 async def bench_health(base: str, pid: int, client_kind: str, total: int, concurrency: int,
@@ -532,28 +566,37 @@ async def run(args: argparse.Namespace) -> None:
         print()
 
         seeds = Seeds()
-        async with httpx.AsyncClient(base_url=base, timeout=900) as client:
-            await upload_one(client, seeds.payload(64 * 1024), "warmup.bin")
+        host, port = base.removeprefix("http://").split(":")
+        async with RawConnection(host, int(port)) as raw_client, \
+                httpx.AsyncClient(base_url=base, timeout=900) as httpx_client:
+            clients = (("raw", raw_client, "raw HTTP/1.1 client, Content-Length up front as browsers and curl send"),
+                       ("httpx", httpx_client, "httpx AsyncClient, chunked from a generator"))
+            for _, client, _ in clients:
+                await upload_one(client, seeds.payload(64 * 1024), "warmup.bin")
             for size, files, reps in ((MIB, small_files, small_reps), (big, 1, big_reps)):
-                api, raw, server_cpu, client_cpu = await bench_uploads(client, server.pid, raw_dir, seeds, size,
-                                                                       files, reps)
-                what = f"{size // MIB} MiB files ({files} per run, {reps} runs, median)"
-                print(f"upload {what}")
-                print(f"  via the API     {fmt(api)}")
-                print(f"  raw disk write  {fmt(raw)}")
-                pairs = sorted(a / r for a, r in zip(api, raw))
-                print(f"  ratio API/raw   {statistics.median(api) / statistics.median(raw):8.2f} (of the medians); "
-                      f"{statistics.median(pairs):.2f} (median of each run against the raw write right after it: "
-                      f"{', '.join(f'{p:.2f}' for p in pairs)})")
-                print(f"  CPU per MB uploaded: backend {server_cpu * 1000:.1f} ms, bench client "
-                      f"{client_cpu * 1000:.1f} ms")
+                print(f"upload {size // MIB} MiB files ({files} per run, {reps} runs, median)")
+                for kind, client, label in clients:
+                    api, raw, server_cpu, client_cpu = await bench_uploads(client, server.pid, raw_dir, seeds, size,
+                                                                           files, reps)
+                    pairs = sorted(a / r for a, r in zip(api, raw))
+                    print(f"  {label}:")
+                    print(f"    via the API     {fmt(api)}")
+                    print(f"    raw disk write  {fmt(raw)}")
+                    print(f"    ratio API/raw   {statistics.median(api) / statistics.median(raw):8.2f} (of the medians); "
+                          f"{statistics.median(pairs):.2f} (median of each run against the raw write right after it: "
+                          f"{', '.join(f'{p:.2f}' for p in pairs)})")
+                    print(f"    CPU per MB uploaded: backend {server_cpu * 1000:.1f} ms, bench client "
+                          f"{client_cpu * 1000:.1f} ms")
 
-            b = await bench_small_breakdown(client, raw_dir, work, mongo_url, db_name, seeds, small_files)
-            print(f"where a 1 MiB upload's time goes ({small_files} rounds, each step one after the other, medians)")
+            b = await bench_small_breakdown(raw_client, httpx_client, raw_dir, work, mongo_url, db_name, seeds,
+                                            small_files)
+            print(f"where a 1 MiB upload's time goes ({small_files} rounds, each step one after the other, medians; "
+                  f"the raw client unless named)")
             print(f"  raw write + fsync                      {b['raw']:7.2f} ms")
             print(f"  upload through the API                 {b['api']:7.2f} ms  (ratio raw/API {b['raw'] / b['api']:.2f})")
-            print(f"  the same upload to a bare ASGI app     {b['http']:7.2f} ms  (HTTP only: the bench client, "
+            print(f"  the same upload to a bare ASGI app     {b['http']:7.2f} ms  (HTTP only: the client, "
                   f"uvicorn, reading the body; ratio raw/this {b['raw'] / b['http']:.2f})")
+            print(f"    the same from httpx                  {b['http_httpx']:7.2f} ms")
             print(f"  store_managed in-process, no HTTP      {b['service']:7.2f} ms  (file, sidecar and record durable)")
             print(f"    its steps alone: file + sidecar durable, overlapped, no database {b['files']:.2f} ms; "
                   f"one FerretDB insert of such a record {b['insert']:.2f} ms")
