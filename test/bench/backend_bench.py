@@ -14,7 +14,9 @@ backend, a real FerretDB started here unless MONGO_URL is given), it measures si
      run, against a second one started with plain uvicorn's pure-Python stack (`--http h11 --loop asyncio`, what
      the backend ran on before httptools/uvloop were dependencies).
 
-Request bodies are streamed from generators: the client never holds a whole file in memory.
+Request bodies are streamed from generators: the client never holds a whole file in memory. Uploads are measured
+with two clients: a raw HTTP/1.1 one sending the Content-Length up front (as browsers and curl do; little CPU of its
+own), by which the targets are judged, and httpx sending chunked (what the bench used first).
 Exit code: 0 when the run completed (whatever the figures), 1 when the run itself broke (it says why).
 
 Run: bash scripts/setup-python.sh && .venv/bin/python test/bench/backend_bench.py [--quick] [--workdir DIR]
