@@ -173,7 +173,7 @@ class Seeds:
 
 class RawConnection:
     """One keep-alive HTTP/1.1 connection on asyncio streams: a client that costs little CPU (httpx spends several
-    times the backend's CPU per small request, and ~4.7 ms per MB it uploads, so it would measure itself)."""
+    times the backend's CPU per small request, and 2-5 ms per MB it uploads, so it would measure itself)."""
 
     def __init__(self, host: str, port: int):
         self.host, self.port = host, port
@@ -250,8 +250,8 @@ def raw_disk_write(folder: Path, payload: Payload) -> None:
     path.unlink()
 
 
-async def bench_uploads(client: httpx.AsyncClient | RawConnection, pid: int, raw_dir: Path, seeds: Seeds, size: int, files: int,
-                        reps: int) -> tuple[list[float], list[float], float, float]:
+async def bench_uploads(client: httpx.AsyncClient | RawConnection, pid: int, raw_dir: Path, seeds: Seeds, size: int,
+                        files: int, reps: int) -> tuple[list[float], list[float], float, float]:
     """`reps` repetitions; each uploads `files` files of `size` bytes one after the other, then writes the very
     same bytes raw (write + fsync per file). Returns the MB/s of each repetition (api, raw), and the backend's and
     the client's CPU seconds per MB uploaded."""
@@ -298,13 +298,13 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", a
 """
 
 
-async def bench_small_breakdown(client: RawConnection, httpx_client: httpx.AsyncClient, raw_dir: Path, work: Path,
-                                mongo_url: str, db_name: str, seeds: Seeds, files: int) -> dict:
+async def bench_small_breakdown(client: RawConnection, raw_dir: Path, work: Path, mongo_url: str, db_name: str,
+                                seeds: Seeds, files: int) -> dict:
     """Where one 1 MiB upload's time goes, each step timed `files` times in a row in this run (medians, ms):
     the raw write + fsync; the API upload (the raw client); the same kind of upload to a bare ASGI app that only
-    reads the body (the HTTP transfer alone), from the raw client and from httpx; the backend's own work for one document without HTTP
-    (`DocumentService.store_managed` in this process from bytes in memory: the durable file, sidecar and
-    record, against the same FerretDB and file system); and one insert of such a record alone."""
+    reads the body (the HTTP transfer alone), from the raw client and from httpx; the backend's own work for one
+    document without HTTP (`DocumentService.store_managed` in this process from bytes in memory: the durable
+    file, sidecar and record, against the same FerretDB and file system); and one insert of such a record alone."""
     from mydocs.backend.context import AppContext
     from mydocs.services.documents import DocumentService
     from mydocs.settings import load_settings
@@ -584,14 +584,14 @@ async def run(args: argparse.Namespace) -> None:
                     print(f"  {label}:")
                     print(f"    via the API     {fmt(api)}")
                     print(f"    raw disk write  {fmt(raw)}")
-                    print(f"    ratio API/raw   {statistics.median(api) / statistics.median(raw):8.2f} (of the medians); "
+                    of_medians = statistics.median(api) / statistics.median(raw)
+                    print(f"    ratio API/raw   {of_medians:8.2f} (of the medians); "
                           f"{statistics.median(pairs):.2f} (median of each run against the raw write right after it: "
                           f"{', '.join(f'{p:.2f}' for p in pairs)})")
                     print(f"    CPU per MB uploaded: backend {server_cpu * 1000:.1f} ms, bench client "
                           f"{client_cpu * 1000:.1f} ms")
 
-            b = await bench_small_breakdown(raw_client, httpx_client, raw_dir, work, mongo_url, db_name, seeds,
-                                            small_files)
+            b = await bench_small_breakdown(raw_client, raw_dir, work, mongo_url, db_name, seeds, small_files)
             print(f"where a 1 MiB upload's time goes ({small_files} rounds, each step one after the other, medians; "
                   f"the raw client unless named)")
             print(f"  raw write + fsync                      {b['raw']:7.2f} ms")
