@@ -280,6 +280,64 @@ async def test_job_of_a_dead_process_is_reported_failed(client, mongo_db):
     assert (await poll_job(client, r.json()["job_id"]))["status"] == "succeeded"
 
 
+async def test_a_late_running_or_progress_write_never_reopens_a_finished_job(mongo_db):
+    """A job cancelled while its `running` (or progress) write is still in flight records `failed`; that write
+    can still reach the database afterwards, on another connection (seen: a cancelled ingest job read back as
+    `running` right after its cancel answered). It must not turn the finished job back into a running one."""
+    store = JobStore(mongo_db)
+    job = await store.create("ingest", {"paths": ["many"]})
+    await store.finish(job["_id"], report=None, error="cancelled by request", progress=(3, 400))
+    await store.running(job["_id"])  # the late write
+    await store.progress(job["_id"], 5, 400)
+    doc = await store.get(job["_id"])
+    assert (doc["status"], doc["error"], doc["progress"]) == ("failed", "cancelled by request",
+                                                              {"done": 3, "total": 400})
+    fresh = await store.create("sync", {})
+    await store.running(fresh["_id"])
+    await store.progress(fresh["_id"], 1, 2)
+    doc = await store.get(fresh["_id"])
+    assert (doc["status"], doc["progress"]) == ("running", {"done": 1, "total": 2})
+
+
+async def test_a_cancelled_job_records_its_end_after_its_writes_in_flight(mongo_db, monkeypatch):
+    """Cancelled while a progress write is in flight (a pymongo call goes on at the server when its caller is
+    cancelled; here a detached slow write stands for it), the runner waits for that write, then finish()."""
+    order: list[str] = []
+    real_progress, real_finish = JobStore.progress, JobStore.finish
+
+    def slow_progress(self, job_id, done, total):
+        async def write():
+            order.append("progress sent")
+            await asyncio.sleep(0.3)
+            await real_progress(self, job_id, done, total)
+            order.append("progress landed")
+        return asyncio.ensure_future(write())  # goes on when its awaiter is cancelled, as a sent command does
+
+    async def spy_finish(self, job_id, **end):
+        order.append("finish")
+        await real_finish(self, job_id, **end)
+
+    monkeypatch.setattr(JobStore, "progress", slow_progress)
+    monkeypatch.setattr(JobStore, "finish", spy_finish)
+    runner = JobRunner()
+    started = asyncio.Event()
+
+    async def work(progress):
+        started.set()
+        await progress(1, 10)
+        await asyncio.sleep(30)
+        return {}
+
+    job = await runner.start(mongo_db, "ingest", {}, work)
+    await started.wait()
+    await asyncio.sleep(0.05)  # the progress write is in flight
+    assert runner.cancel(job["_id"])
+    await runner.wait(job["_id"])
+    assert order == ["progress sent", "progress landed", "finish"], order
+    doc = await JobStore(mongo_db).get(job["_id"])
+    assert (doc["status"], doc["error"]) == ("failed", "cancelled by request")
+
+
 async def test_duplicate_content_is_a_conflict_not_a_second_record(api, mongo_db):
     (doc,) = await make_documents(api, 1)
     storage = await opened(api.settings, api.backend)

@@ -121,9 +121,10 @@ class JobStore:
                                f"(no heartbeat since {_iso(doc.get('heartbeat_at'))})"}})
 
     async def running(self, job_id: str) -> None:
+        # only a queued job: a write cancelled in flight can still land after finish() on another connection
         now = utcnow()
-        await self.coll.update_one({"_id": job_id}, {"$set": {"status": "running", "updated_at": now,
-                                                              "heartbeat_at": now}})
+        await self.coll.update_one({"_id": job_id, "status": "queued"},
+                                   {"$set": {"status": "running", "updated_at": now, "heartbeat_at": now}})
 
     async def heartbeat(self, job_id: str) -> None:
         await self.coll.update_one({"_id": job_id, "status": {"$in": list(ACTIVE)}},
@@ -131,8 +132,9 @@ class JobStore:
 
     async def progress(self, job_id: str, done: int, total: int) -> None:
         now = utcnow()
-        await self.coll.update_one({"_id": job_id}, {"$set": {"progress": {"done": done, "total": total},
-                                                              "updated_at": now, "heartbeat_at": now}})
+        await self.coll.update_one({"_id": job_id, "status": {"$in": list(ACTIVE)}},  # as running(): never late
+                                   {"$set": {"progress": {"done": done, "total": total}, "updated_at": now,
+                                             "heartbeat_at": now}})
 
     async def finish(self, job_id: str, *, report: dict[str, Any] | None, error: str | None,
                      progress: tuple[int, int] | None = None) -> None:
@@ -205,19 +207,30 @@ class JobRunner:
     async def _run(self, store: JobStore, job_id: str, work: Work) -> None:
         last = [0, 0]  # done, total
         last_write = [0.0]
+        # The job's own writes (running, progress, heartbeat) are never abandoned in flight: a cancelled
+        # pymongo call can still reach the server afterwards, on another connection, and land after finish()
+        # (FerretDB's update is a read, then a write: such a late write even brings back the old status).
+        # finish() waits for the ones still running.
+        in_flight: set[asyncio.Future[None]] = set()
+
+        async def record(write: Awaitable[None]) -> None:
+            future = asyncio.ensure_future(write)
+            in_flight.add(future)
+            future.add_done_callback(in_flight.discard)
+            await asyncio.shield(future)
 
         async def progress(done: int, total: int) -> None:
             last[0], last[1] = done, total
             now = time.monotonic()
             if now - last_write[0] >= PROGRESS_MIN_INTERVAL or done >= total:
                 last_write[0] = now
-                await store.progress(job_id, done, total)
+                await record(store.progress(job_id, done, total))
 
         async def beat() -> None:
             while True:
                 await asyncio.sleep(HEARTBEAT_SECONDS)
                 try:
-                    await store.heartbeat(job_id)
+                    await record(store.heartbeat(job_id))
                 except Exception as exc:  # the next beat retries; staleness is judged by readers
                     log.warning("job %s heartbeat failed: %s", job_id, type(exc).__name__)
 
@@ -225,7 +238,7 @@ class JobRunner:
         report: dict[str, Any] | None = None
         error: str | None = None
         try:
-            await store.running(job_id)
+            await record(store.running(job_id))
             report = await work(progress)
         except asyncio.CancelledError:
             error = ("cancelled by request" if job_id in self._cancelled else
@@ -239,10 +252,18 @@ class JobRunner:
         finally:
             beater.cancel()
             try:
-                await asyncio.shield(store.finish(job_id, report=report, error=error,
+                await asyncio.shield(self._finish(store, job_id, beater, in_flight, report=report, error=error,
                                                   progress=(last[0], last[1])))
             except Exception as exc:  # e.g. the database went away at shutdown: readers see a stale job
                 log.error("job %s: could not record its end (%s)", job_id, type(exc).__name__)
+
+    @staticmethod
+    async def _finish(store: JobStore, job_id: str, beater: asyncio.Task[None],
+                      in_flight: set[asyncio.Future[None]], **end: Any) -> None:
+        await asyncio.gather(beater, return_exceptions=True)
+        if in_flight:
+            await asyncio.gather(*in_flight, return_exceptions=True)
+        await store.finish(job_id, **end)
 
     async def shutdown(self) -> None:
         """Cancel running jobs (each records `failed: cancelled`); call before closing the database."""
