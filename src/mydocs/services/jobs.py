@@ -209,8 +209,8 @@ class JobRunner:
         last_write = [0.0]
         # The job's own writes (running, progress, heartbeat) are never abandoned in flight: a cancelled
         # pymongo call can still reach the server afterwards, on another connection, and land after finish()
-        # (FerretDB's update is a read, then a write: such a late write even brings back the old status).
-        # finish() waits for the ones still running.
+        # (seen with FerretDB even with the status filters of JobStore: a late progress write brought the old
+        # `running` back, as an update that reads, then writes, would). finish() waits for the ones in flight.
         in_flight: set[asyncio.Future[None]] = set()
 
         async def record(write: Awaitable[None]) -> None:
