@@ -209,7 +209,7 @@ class JobRunner:
         last_write = [0.0]
         # The job's own writes (running, progress, heartbeat) are never abandoned in flight: a cancelled
         # pymongo call can still reach the server afterwards, on another connection, and land after finish()
-        # (seen with FerretDB even with the status filters of JobStore: a late progress write brought the old
+        # (seen with FerretDB even with the status filters of JobStore: a late write of its own brought the old
         # `running` back, as an update that reads, then writes, would). finish() waits for the ones in flight.
         in_flight: set[asyncio.Future[None]] = set()
 
