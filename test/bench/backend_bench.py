@@ -175,8 +175,9 @@ class RawConnection:
     """One keep-alive HTTP/1.1 connection on asyncio streams: a client that costs little CPU (httpx spends several
     times the backend's CPU per small request, and 2-5 ms per MB it uploads, so it would measure itself)."""
 
-    def __init__(self, host: str, port: int):
-        self.host, self.port = host, port
+    def __init__(self, base: str):
+        host, _, port = base.removeprefix("http://").partition(":")
+        self.host, self.port = host, int(port)
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
@@ -328,8 +329,8 @@ async def bench_small_breakdown(client: RawConnection, raw_dir: Path, work: Path
         service = DocumentService(ctx)
         fs = LocalStorage(work / "svc" / "fs")
         await fs.open()
-        async with RawConnection("127.0.0.1", port) as bare, \
-                httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=900) as bare_httpx:
+        bare_base = f"http://127.0.0.1:{port}"
+        async with RawConnection(bare_base) as bare, httpx.AsyncClient(base_url=bare_base, timeout=900) as bare_httpx:
             for i in range(files + 1):  # the first round warms up and is not counted
                 p, q, q2, r = (seeds.payload(MIB) for _ in range(4))
 
@@ -411,7 +412,6 @@ async def bench_health(base: str, pid: int, client_kind: str, total: int, concur
     AsyncClient); stops early at the time cap."""
     issued = done = 0
     latencies: list[float] = []
-    host, port = base.removeprefix("http://").split(":")
 
     async def worker(get) -> None:
         nonlocal issued, done
@@ -425,7 +425,7 @@ async def bench_health(base: str, pid: int, client_kind: str, total: int, concur
             done += 1
 
     async def raw_worker() -> None:
-        async with RawConnection(host, int(port)) as conn:
+        async with RawConnection(base) as conn:
             await conn.get("/health")  # connection set up (and one request) before the count starts
             await ready.wait()
             await worker(conn.get)
@@ -568,16 +568,15 @@ async def run(args: argparse.Namespace) -> None:
         print()
 
         seeds = Seeds()
-        host, port = base.removeprefix("http://").split(":")
-        async with RawConnection(host, int(port)) as raw_client, \
+        async with RawConnection(base) as raw_client, \
                 httpx.AsyncClient(base_url=base, timeout=900) as httpx_client:
-            clients = (("raw", raw_client, "raw HTTP/1.1 client, Content-Length up front as browsers and curl send"),
-                       ("httpx", httpx_client, "httpx AsyncClient, chunked from a generator"))
-            for _, client, _ in clients:
+            clients = ((raw_client, "raw HTTP/1.1 client, Content-Length up front as browsers and curl send"),
+                       (httpx_client, "httpx AsyncClient, chunked from a generator"))
+            for client, _ in clients:
                 await upload_one(client, seeds.payload(64 * 1024), "warmup.bin")
             for size, files, reps in ((MIB, small_files, small_reps), (big, 1, big_reps)):
                 print(f"upload {size // MIB} MiB files ({files} per run, {reps} runs, median)")
-                for kind, client, label in clients:
+                for client, label in clients:
                     api, raw, server_cpu, client_cpu = await bench_uploads(client, server.pid, raw_dir, seeds, size,
                                                                            files, reps)
                     pairs = sorted(a / r for a, r in zip(api, raw))

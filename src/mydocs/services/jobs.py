@@ -132,7 +132,7 @@ class JobStore:
 
     async def progress(self, job_id: str, done: int, total: int) -> None:
         now = utcnow()
-        await self.coll.update_one({"_id": job_id, "status": {"$in": list(ACTIVE)}},  # as running(): never late
+        await self.coll.update_one({"_id": job_id, "status": {"$in": list(ACTIVE)}},  # never a finished job
                                    {"$set": {"progress": {"done": done, "total": total}, "updated_at": now,
                                              "heartbeat_at": now}})
 
@@ -207,10 +207,9 @@ class JobRunner:
     async def _run(self, store: JobStore, job_id: str, work: Work) -> None:
         last = [0, 0]  # done, total
         last_write = [0.0]
-        # The job's own writes (running, progress, heartbeat) are never abandoned in flight: a cancelled
-        # pymongo call can still reach the server afterwards, on another connection, and land after finish()
-        # (seen with FerretDB even with the status filters of JobStore: a late write of its own brought the old
-        # `running` back, as an update that reads, then writes, would). finish() waits for the ones in flight.
+        # The job's own writes (running, progress, heartbeat) are never abandoned in flight: a cancelled pymongo
+        # call can still reach the server afterwards and land after finish() (seen with FerretDB, even with
+        # JobStore's status filters: a cancelled job read back as running). finish() waits for them.
         in_flight: set[asyncio.Future[None]] = set()
 
         async def record(write: Awaitable[None]) -> None:
@@ -250,20 +249,16 @@ class JobRunner:
             log.error("job %s failed", job_id, exc_info=exc)
             error = error_text(exc)
         finally:
-            beater.cancel()
+            beater.cancel()  # a beat cancelled now writes nothing more; one already sent is in in_flight
+
+            async def finish() -> None:
+                await asyncio.gather(*in_flight, return_exceptions=True)
+                await store.finish(job_id, report=report, error=error, progress=(last[0], last[1]))
+
             try:
-                await asyncio.shield(self._finish(store, job_id, beater, in_flight, report=report, error=error,
-                                                  progress=(last[0], last[1])))
+                await asyncio.shield(finish())
             except Exception as exc:  # e.g. the database went away at shutdown: readers see a stale job
                 log.error("job %s: could not record its end (%s)", job_id, type(exc).__name__)
-
-    @staticmethod
-    async def _finish(store: JobStore, job_id: str, beater: asyncio.Task[None],
-                      in_flight: set[asyncio.Future[None]], **end: Any) -> None:
-        await asyncio.gather(beater, return_exceptions=True)
-        if in_flight:
-            await asyncio.gather(*in_flight, return_exceptions=True)
-        await store.finish(job_id, **end)
 
     async def shutdown(self) -> None:
         """Cancel running jobs (each records `failed: cancelled`); call before closing the database."""
